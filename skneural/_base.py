@@ -1,0 +1,282 @@
+"""The base estimator: parameters, validation, device, seeding and the fit flow.
+
+Subclasses describe a model; this class runs it. A subclass implements
+
+- ``_validate_targets(y, reset, sample_weight)`` -> encoded numpy targets (sets ``classes_`` etc.)
+- ``_build_module(n_features)`` -> ``torch.nn.Module`` producing raw outputs
+- ``_data_loss(raw, target, weight)`` -> scalar tensor
+- ``_validation_score(module, inputs, target, weight)`` -> float, higher is better
+- ``_target_dtype`` (class attribute): ``"float"`` or ``torch.long``
+"""
+
+import contextlib
+import copy
+import threading
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+
+from ._engine import STOCHASTIC_SOLVERS, train_lbfgs, train_stochastic
+from ._validation import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    as_tensor,
+    check_is_fitted,
+    check_random_state,
+    validate_data,
+)
+
+SOLVERS = {"lbfgs", *STOCHASTIC_SOLVERS}
+PREDICT_CHUNK_ELEMENTS = 2**24  # inputs per forward pass at predict time (64 MiB of float32)
+
+
+def resolve_device(device):
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N" | "mps"`` into a ``torch.device``."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r}: only {torch.cuda.device_count()} CUDA devices.")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda' or 'mps'.")
+    return resolved
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Set torch's intra-op thread count for the duration of a fit or predict.
+
+    ``None`` keeps torch's default in the main thread and uses one thread in
+    any other thread: joblib's threading backend and Dask workers run fits in
+    threads, and several torch loops each using every core run many times
+    slower than the same loops on one core each.
+    """
+    if n_threads is None:
+        if threading.current_thread() is threading.main_thread():
+            yield
+            return
+        n_threads = 1
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Seed torch's generators for one fit without disturbing the caller's RNG state."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class BaseNeuralEstimator(BaseEstimator):
+    """Shared machinery of every skneural estimator (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions(SOLVERS)],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+    }
+
+    _target_dtype = "float"
+
+    # ----------------------------------------------------------------- data
+    def _validate_X(self, X, reset):
+        """Validate X as sklearn does; the compute dtype follows X (float32 stays float32)."""
+        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
+                             ensure_min_samples=1)
+
+    def _validate_Xy(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             multi_output=True, y_numeric=False)
+        return X, y
+
+    def _inputs(self, X, device):
+        """Tensors the module consumes for rows ``X`` (a tuple; subclasses may add masks)."""
+        return (as_tensor(X, self._dtype, device),)
+
+    def _target_tensor(self, y, device):
+        dtype = self._dtype if self._target_dtype == "float" else self._target_dtype
+        return as_tensor(y, dtype, device)
+
+    # ---------------------------------------------------------------- fit flow
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        first_pass = not hasattr(self, "module_") or (not self.warm_start and not incremental)
+        if incremental and self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"partial_fit is only available for stochastic solvers "
+                f"{sorted(STOCHASTIC_SOLVERS)}, not solver={self.solver!r}."
+            )
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        X, y = self._validate_Xy(X, y, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
+        if first_pass:
+            self._dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device) if first_pass else torch.device(self.device_)
+        with torch_threads(self.n_threads), seeded(seed, device):
+            if first_pass:
+                self.device_ = str(device)
+                self.module_ = self._build_module(X.shape[1]).to(device=device, dtype=self._dtype)
+                self._optimizer = None
+                self._reset_history()
+            train, val = self._split(X, y, sample_weight, rng, device)
+            if self.solver == "lbfgs":
+                train_lbfgs(self, train)
+            else:
+                train_stochastic(self, train, val, incremental=incremental)
+        return self
+
+    def _reset_history(self):
+        """sklearn's ``_initialize`` for the history attributes."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_ = np.inf
+        if self.solver == "lbfgs":
+            self.best_loss_ = None
+            self.validation_scores_ = self.best_validation_score_ = None
+            return
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = self.best_validation_score_ = None
+
+    def _stratify(self, y):
+        """Labels to stratify the validation split by, or ``None``."""
+        return None
+
+    def _split(self, X, y, sample_weight, rng, device):
+        """Hold out ``validation_fraction`` of the rows when early stopping."""
+        val = None
+        if self.early_stopping and self.solver != "lbfgs":
+            arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
+            try:
+                parts = train_test_split(*arrays, test_size=self.validation_fraction,
+                                         random_state=rng, stratify=self._stratify(y))
+            except ValueError as exc:
+                raise ValueError(
+                    f"Cannot hold out validation_fraction={self.validation_fraction} of "
+                    f"{X.shape[0]} samples for early stopping ({exc}). Increase "
+                    "validation_fraction, add data, or set early_stopping=False."
+                ) from exc
+            X, X_val, y, y_val = parts[:4]
+            w_val = None
+            if sample_weight is not None:
+                sample_weight, w_val = parts[4], parts[5]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            val = (self._inputs(X_val, device), self._target_tensor(y_val, device),
+                   None if w_val is None else as_tensor(w_val, self._dtype, device))
+        weight = None if sample_weight is None else as_tensor(sample_weight, self._dtype, device)
+        return (self._inputs(X, device), self._target_tensor(y, device), weight), val
+
+    # ---------------------------------------------------------------- predict
+    def _inference_device(self):
+        """The fit's device when present here, else the CPU (a GPU model loaded on a laptop)."""
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            return torch.device("cpu")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            return torch.device("cpu")
+        return device
+
+    def _raw_output(self, X, module=None):
+        """Raw network outputs for validated rows ``X``, in bounded chunks, as a tensor on the CPU."""
+        module = self.module_ if module is None else module
+        device = self._inference_device()
+        module.to(device).eval()
+        n_rows = X.shape[0]
+        chunk = max(1, PREDICT_CHUNK_ELEMENTS // max(1, int(np.prod(X.shape[1:]))))
+        outputs = []
+        with torch_threads(self.n_threads), torch.inference_mode():
+            for start in range(0, n_rows, chunk):
+                inputs = self._inputs(X[start:start + chunk], device)
+                outputs.append(module(*inputs).to("cpu", torch.float64))
+        return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+
+    def _validation_output(self, module, inputs):
+        """Raw outputs on validation inputs in eval mode, as float64 on the CPU."""
+        module.eval()
+        with torch.no_grad():
+            raw = module(*inputs)
+        module.train()
+        return raw.to("cpu", torch.float64)
+
+    def _predict_raw(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._raw_output(X)
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_best_state", None)
+        module = state.get("module_")
+        if module is not None and next(module.parameters()).device.type != "cpu":
+            # Tensors pickle with their device; a CUDA tensor cannot be unpickled
+            # on a CPU-only machine, so the pickle always carries CPU weights.
+            state["module_"] = copy.deepcopy(module).to("cpu")
+            state["_optimizer"] = None
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

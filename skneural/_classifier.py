@@ -1,0 +1,184 @@
+"""What every skneural classifier shares: label encoding, losses and probabilities.
+
+Binary problems get one sigmoid output, multiclass a softmax, multilabel
+(indicator ``y``) one independent sigmoid per label. Networks emit logits;
+probabilities are computed only here.
+"""
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+
+from ._losses import OUTPUT_ACTIVATIONS
+from ._validation import (
+    _check_partial_fit_first_call,
+    _fit_context,
+    column_or_1d,
+    type_of_target,
+)
+
+
+class NeuralClassifierMixin:
+    """Label handling and prediction for classifiers built on ``BaseNeuralEstimator``.
+
+    Sets ``classes_``, ``n_outputs_``, ``out_activation_`` and the loss name
+    during fit; provides ``partial_fit``, ``predict``, ``predict_proba`` and
+    ``predict_log_proba``. Put it before the estimator base in the MRO.
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or a label-indicator matrix for multilabel problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over ``X, y``, keeping the optimizer state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : object
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._partial_fit_classes = np.asarray(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _validate_targets(self, y, reset, sample_weight=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type: {kind}. {type(self).__name__} needs binary, multiclass "
+                "or multilabel-indicator targets; use a regressor for continuous y."
+            )
+        if reset:
+            binarizer = LabelBinarizer()
+            binarizer.fit(self.__dict__.pop("_partial_fit_classes", y))
+            if len(binarizer.classes_) < 2 and kind != "multilabel-indicator":
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                    f"but the data contains only one class: {binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+            self._multiclass = binarizer.y_type_ == "multiclass"
+            self._loss_name = "log_loss" if self._multiclass else "binary_log_loss"
+            self.out_activation_ = OUTPUT_ACTIVATIONS[self._loss_name]
+            self.n_outputs_ = len(self.classes_) if binarizer.y_type_ != "binary" else 1
+        elif kind == "multilabel-indicator" and self._label_binarizer.y_type_ != kind:
+            raise ValueError("y is a label-indicator matrix but the model was fitted on labels.")
+        else:
+            unseen = np.setdiff1d(np.unique(y), self.classes_) if kind != "multilabel-indicator" else []
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels {list(unseen)} not seen in the first fit; "
+                    f"known classes are {list(self.classes_)}."
+                )
+        if self._multiclass:
+            return np.searchsorted(self.classes_, y)
+        return self._label_binarizer.transform(y)
+
+    def _target_tensor(self, y, device):
+        dtype = torch.long if self._multiclass else self._dtype
+        return torch.as_tensor(np.asarray(y), dtype=dtype, device=device)
+
+    def _stratify(self, y):
+        return y if self._multiclass else (y.ravel() if y.shape[1] == 1 else None)
+
+    def _decode(self, proba):
+        if self._multiclass:
+            return self.classes_[proba.argmax(axis=1)]
+        if self._label_binarizer.y_type_ == "binary":
+            return self.classes_[(proba[:, 0] > 0.5).astype(int)]
+        return (proba > 0.5).astype(int)
+
+    def _proba_from_raw(self, raw):
+        if self._multiclass:
+            return torch.softmax(raw, dim=1).numpy()
+        return torch.sigmoid(raw).numpy()
+
+    def _validation_score(self, module, inputs, target, weight):
+        proba = self._proba_from_raw(self._validation_output(module, inputs))
+        if self._multiclass:
+            y_true, y_pred = target.cpu().numpy(), proba.argmax(axis=1)
+        else:
+            y_true, y_pred = target.cpu().numpy(), (proba > 0.5).astype(int)
+        w = None if weight is None else weight.cpu().numpy()
+        return accuracy_score(y_true, y_pred, sample_weight=w)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            For binary problems, columns for ``classes_[0]`` and ``classes_[1]``.
+        """
+        proba = self._proba_from_raw(self._predict_raw(X))
+        if not self._multiclass and self._label_binarizer.y_type_ == "binary":
+            proba = np.hstack([1.0 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        raw = self._predict_raw(X)
+        if self._multiclass:
+            return torch.log_softmax(raw, dim=1).numpy()
+        log_p = torch.nn.functional.logsigmoid(raw).numpy()
+        if self._label_binarizer.y_type_ == "binary":
+            return np.hstack([torch.nn.functional.logsigmoid(-raw).numpy(), log_p])
+        return log_p
+
+    def predict(self, X):
+        """Predicted class labels (an indicator matrix for multilabel problems).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._decode(self._proba_from_raw(self._predict_raw(X)))
+
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,325 @@
+"""The training loop shared by every estimator.
+
+One loop, written out: epoch -> mini-batches drawn by index from tensors that
+already sit on the device -> zero_grad, forward, loss, backward, clip, step.
+Bookkeeping (``loss_curve_``, early stopping, ``n_iter_``, ``t_``) follows
+sklearn's ``BaseMultilayerPerceptron._fit_stochastic`` line for line, so the
+fitted attributes mean what sklearn users expect.
+
+The estimator supplies three things: its ``module_``, a ``_data_loss(raw,
+target, weight)`` and a ``_validation_score(module, X_val, y_val, w_val)``
+that is higher-is-better (accuracy, R^2, log-likelihood).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+from ._regularizers import decayed_parameters, penalty
+from ._validation import _check_optimize_result
+
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
+
+
+def make_optimizer(est, module):
+    """Build the torch optimizer named by ``est.solver``.
+
+    sklearn's names keep their meaning: ``momentum`` and ``nesterovs_momentum``
+    for ``sgd``; ``beta_1``, ``beta_2``, ``epsilon`` for ``adam``/``adamw``.
+    With ``adamw``, ``alpha`` is AdamW's decoupled weight decay on the weight
+    matrices instead of a loss term.
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    lr, eps = est.learning_rate_init, est.epsilon
+    if est.solver == "sgd":
+        momentum = est.momentum
+        return torch.optim.SGD(params, lr=lr, momentum=momentum,
+                               nesterov=bool(est.nesterovs_momentum and momentum > 0))
+    if est.solver == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+    if est.solver == "adamw":
+        decayed = {id(p) for p in decayed_parameters(module)}
+        groups = [
+            {"params": [p for p in params if id(p) in decayed], "weight_decay": est.alpha},
+            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+    if est.solver == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, eps=eps)
+    if est.solver == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=est.beta_2, eps=eps,
+                                   momentum=est.momentum if est.nesterovs_momentum else 0.0)
+    if est.solver == "adadelta":
+        # Adadelta's step size is set by the ratio of running RMS values; lr scales it.
+        return torch.optim.Adadelta(params, lr=lr * 1000.0, rho=est.beta_2, eps=eps)
+    raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
+
+
+def resolve_batch_size(batch_size, n_samples):
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            f"Got batch_size={batch_size} larger than the {n_samples} training "
+            "samples; it is clipped to the number of samples."
+        )
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def _snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _all_finite(module):
+    return all(bool(torch.isfinite(p).all()) for p in module.state_dict().values()
+               if p.is_floating_point())
+
+
+def _take(tensors, idx):
+    return tuple(t[idx] for t in tensors)
+
+
+def _step_loss(est, module, inputs, target, weight):
+    raw = module(*inputs)
+    loss = est._data_loss(raw, target, weight)
+    reg = penalty(est, module)
+    if reg is not None:
+        # sklearn divides its L2 term by the batch's sample count (or weight sum)
+        norm = target.shape[0] if weight is None else weight.sum()
+        loss = loss + reg / norm
+    return loss
+
+
+class _Progress:
+    """A tqdm bar when tqdm is installed, plain lines otherwise; silent unless verbose."""
+
+    def __init__(self, verbose, total, desc):
+        self.verbose = verbose
+        self.bar = None
+        if verbose:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=True)
+
+    def update(self, epoch, loss, val_score):
+        if not self.verbose:
+            return
+        if self.bar is not None:
+            postfix = {"loss": f"{loss:.5g}"}
+            if val_score is not None:
+                postfix["val_score"] = f"{val_score:.5g}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+        else:
+            line = f"Iteration {epoch}, loss = {loss:.8f}"
+            if val_score is not None:
+                line += f", validation score = {val_score:.6f}"
+            print(line)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _update_no_improvement(est, module, early_stopping, val_score):
+    """sklearn's ``_update_no_improvement_count``, keeping a copy of the best weights."""
+    if early_stopping:
+        est.validation_scores_.append(val_score)
+        if val_score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if val_score > est.best_validation_score_:
+            est.best_validation_score_ = val_score
+            est._best_state = _snapshot(module)
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def _schedule(est, optimizer):
+    """sklearn's per-epoch ``invscaling`` schedule (sgd only)."""
+    if est.solver == "sgd" and est.learning_rate == "invscaling":
+        lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
+def _trigger_stopping(est, optimizer):
+    """Stop, or for sgd's ``adaptive`` schedule divide the step size by 5 first."""
+    if est.solver == "sgd" and est.learning_rate == "adaptive":
+        lr = optimizer.param_groups[0]["lr"]
+        if lr > 1e-6:
+            for group in optimizer.param_groups:
+                group["lr"] = lr / 5.0
+            if est.verbose:
+                print(f"Setting learning rate to {lr / 5.0:f}")
+            return False
+    return True
+
+
+def train_stochastic(est, train, val=None, incremental=False):
+    """Run mini-batch epochs on ``est.module_``.
+
+    Parameters
+    ----------
+    est : BaseNeuralEstimator
+        Holds the hyper-parameters, ``module_`` and the fitted attributes,
+        which are updated in place.
+    train : tuple (inputs, target, weight)
+        ``inputs`` is a tuple of tensors indexed along their first axis;
+        ``weight`` may be ``None``.
+    val : tuple (inputs, target, weight) or None
+        Validation data; its presence switches early stopping on.
+    incremental : bool
+        One epoch with the existing optimizer (``partial_fit``).
+    """
+    module = est.module_
+    inputs, target, weight = train
+    if not incremental or getattr(est, "_optimizer", None) is None:
+        est._optimizer = make_optimizer(est, module)
+    optimizer = est._optimizer
+    early_stopping = val is not None
+    n_samples = target.shape[0]
+    batch_size = resolve_batch_size(est.batch_size, n_samples)
+    clip = getattr(est, "clip_grad_norm", None)
+    device = target.device
+    max_iter = 1 if incremental else est.max_iter
+    progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
+
+    try:
+        for _ in range(max_iter):
+            module.train()
+            order = torch.randperm(n_samples, device=device) if est.shuffle else None
+            last_good = _snapshot(module)
+            total = torch.zeros((), dtype=torch.float64, device=device)
+            for start in range(0, n_samples, batch_size):
+                stop = min(start + batch_size, n_samples)
+                idx = order[start:stop] if order is not None else slice(start, stop)
+                batch_weight = None if weight is None else weight[idx]
+                optimizer.zero_grad(set_to_none=True)
+                loss = _step_loss(est, module, _take(inputs, idx), target[idx], batch_weight)
+                loss.backward()
+                if clip is not None:
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+                optimizer.step()
+                total += loss.detach() * (stop - start)
+            epoch_loss = float(total) / n_samples
+
+            if not np.isfinite(epoch_loss) or not _all_finite(module):
+                module.load_state_dict(last_good)
+                est._optimizer = None
+                warnings.warn(
+                    f"{type(est).__name__}: the training loss became non-finite in "
+                    f"epoch {est.n_iter_ + 1}; training stopped and the weights from "
+                    "the end of the previous epoch were restored. Lower "
+                    "learning_rate_init, scale the inputs, or clip gradients.",
+                    ConvergenceWarning,
+                )
+                break
+
+            est.n_iter_ += 1
+            est.loss_ = epoch_loss
+            est.t_ += n_samples
+            est.loss_curve_.append(epoch_loss)
+
+            val_score = None
+            if early_stopping:
+                val_score = float(est._validation_score(module, *val))
+            _update_no_improvement(est, module, early_stopping, val_score)
+            progress.update(est.n_iter_, epoch_loss, val_score)
+            _schedule(est, optimizer)
+
+            if est._no_improvement_count > est.n_iter_no_change:
+                if _trigger_stopping(est, optimizer):
+                    if est.verbose:
+                        what = "Validation score" if early_stopping else "Training loss"
+                        print(f"{what} did not improve more than tol={est.tol:f} for "
+                              f"{est.n_iter_no_change} consecutive epochs. Stopping.")
+                    break
+                est._no_improvement_count = 0
+
+            if not incremental and est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"{type(est).__name__}: training interrupted by user after "
+            f"{est.n_iter_} epochs; the estimator keeps the "
+            f"{'best' if early_stopping else 'latest'} weights.",
+            UserWarning,
+        )
+    finally:
+        progress.close()
+
+    if early_stopping and getattr(est, "_best_state", None) is not None:
+        module.load_state_dict(est._best_state)
+    est._best_state = None
+    module.eval()
+
+
+def train_lbfgs(est, train):
+    """Full-batch L-BFGS-B through scipy, as sklearn's ``solver="lbfgs"``.
+
+    ``max_iter``, ``max_fun`` and ``tol`` (as ``gtol``) keep their sklearn
+    meaning. The objective is evaluated by torch; scipy only sees a float64
+    vector and its gradient.
+    """
+    module = est.module_
+    inputs, target, weight = train
+    params = [p for p in module.parameters() if p.requires_grad]
+    module.train()
+
+    best = {"theta": None, "loss": np.inf}
+
+    def objective(theta):
+        with torch.no_grad():
+            vector_to_parameters(torch.as_tensor(theta, dtype=params[0].dtype,
+                                                 device=params[0].device), params)
+        module.zero_grad(set_to_none=False)
+        loss = _step_loss(est, module, inputs, target, weight)
+        loss.backward()
+        grad = parameters_to_vector([p.grad for p in params])
+        value = float(loss.detach())
+        if value < best["loss"]:  # kept so an interrupted fit loses nothing
+            best["theta"], best["loss"] = np.array(theta), value
+        return value, grad.detach().cpu().numpy().astype(np.float64)
+
+    theta0 = parameters_to_vector(params).detach().cpu().numpy().astype(np.float64)
+    try:
+        result = scipy.optimize.minimize(
+            objective, theta0, method="L-BFGS-B", jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
+        theta, loss = result.x, result.fun
+        est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    except KeyboardInterrupt:
+        warnings.warn(f"{type(est).__name__}: training interrupted by user.", UserWarning)
+        theta, loss = (best["theta"], best["loss"]) if best["theta"] is not None else (theta0, np.nan)
+        est.n_iter_ = max(getattr(est, "n_iter_", 0), 1)
+    if not np.all(np.isfinite(theta)) or not np.isfinite(loss):
+        theta = theta0
+        warnings.warn(
+            f"{type(est).__name__}: L-BFGS produced non-finite weights; the "
+            "starting weights were kept. Scale the inputs.",
+            ConvergenceWarning,
+        )
+    with torch.no_grad():
+        vector_to_parameters(torch.as_tensor(theta, dtype=params[0].dtype,
+                                             device=params[0].device), params)
+    est.loss_ = float(loss)
+    est.t_ += target.shape[0]
+    module.eval()
