@@ -249,7 +249,14 @@ class BaseNeuralEstimator(BaseEstimator):
             for start in range(0, n_rows, chunk):
                 inputs = self._inputs(X[start:start + chunk], device)
                 outputs.append(module(*inputs).to("cpu", torch.float64))
-        return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        raw = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        if not torch.isfinite(raw).all():
+            raise ValueError(
+                f"{type(self).__name__} produced non-finite outputs for these inputs "
+                "(values far outside the training range, or weights from a diverged "
+                "fit); refusing to return NaN predictions."
+            )
+        return raw
 
     def _validation_output(self, module, inputs):
         """Raw outputs on validation inputs in eval mode, as float64 on the CPU."""

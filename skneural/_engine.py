@@ -79,6 +79,27 @@ def _all_finite(module):
                if p.is_floating_point())
 
 
+def _restore_finite(est, module, snapshots, train, n_check=1024):
+    """Load the newest snapshot whose loss on the first training rows is finite.
+
+    The weights at the start of the failing epoch were produced by a step
+    whose result was never evaluated, so they are checked before being
+    trusted; the epoch before's weights are the fallback.
+    """
+    inputs, target, weight = train
+    rows = slice(0, min(n_check, target.shape[0]))
+    for state in snapshots:
+        if state is None:
+            continue
+        module.load_state_dict(state)
+        module.eval()
+        with torch.no_grad():
+            w = None if weight is None else weight[rows]
+            loss = _step_loss(est, module, _take(inputs, rows), target[rows], w)
+        if torch.isfinite(loss):
+            return
+
+
 def _take(tensors, idx):
     return tuple(t[idx] for t in tensors)
 
@@ -196,12 +217,13 @@ def train_stochastic(est, train, val=None, incremental=False):
     device = target.device
     max_iter = 1 if incremental else est.max_iter
     progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
+    last_good = None
 
     try:
         for _ in range(max_iter):
             module.train()
             order = torch.randperm(n_samples, device=device) if est.shuffle else None
-            last_good = _snapshot(module)
+            previous_good, last_good = last_good, _snapshot(module)
             total = torch.zeros((), dtype=torch.float64, device=device)
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
@@ -217,7 +239,7 @@ def train_stochastic(est, train, val=None, incremental=False):
             epoch_loss = float(total) / n_samples
 
             if not np.isfinite(epoch_loss) or not _all_finite(module):
-                module.load_state_dict(last_good)
+                _restore_finite(est, module, [last_good, previous_good], train)
                 est._optimizer = None
                 warnings.warn(
                     f"{type(est).__name__}: the training loss became non-finite in "
