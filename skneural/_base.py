@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
 from ._engine import STOCHASTIC_SOLVERS, train_lbfgs, train_stochastic
+from ._regularizers import attach_prior
 from ._validation import (
     Interval,
     Options,
@@ -135,6 +136,14 @@ class BaseNeuralEstimator(BaseEstimator):
                              multi_output=True, y_numeric=False)
         return X, y
 
+    def _manual_step(self):
+        """An exact autograd-free ``step(inputs, target, weight) -> loss`` or ``None``.
+
+        The callable computes one batch's data loss and writes its gradient
+        into the parameters' ``.grad``; the engine then steps the optimizer.
+        """
+        return None
+
     def _inputs(self, X, device):
         """Tensors the module consumes for rows ``X`` (a tuple; subclasses may add masks)."""
         return (as_tensor(X, self._dtype, device),)
@@ -166,7 +175,8 @@ class BaseNeuralEstimator(BaseEstimator):
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
                 self.device_ = str(device)
-                self.module_ = self._build_module(X.shape[1]).to(device=device, dtype=self._dtype)
+                module = attach_prior(self, self._build_module(X.shape[1]))
+                self.module_ = module.to(device=device, dtype=self._dtype)
                 self._optimizer = None
                 self._reset_history()
             train, val = self._split(X, y, sample_weight, rng, device)
@@ -180,6 +190,7 @@ class BaseNeuralEstimator(BaseEstimator):
         """sklearn's ``_initialize`` for the history attributes."""
         self.n_iter_ = 0
         self.t_ = 0
+        self.gradient_norms_ = []
         self.loss_ = np.inf
         if self.solver == "lbfgs":
             self.best_loss_ = None
@@ -237,11 +248,15 @@ class BaseNeuralEstimator(BaseEstimator):
             return torch.device("cpu")
         return device
 
-    def _raw_output(self, X, module=None):
+    def _raw_output(self, X, module=None, dropout_on=False):
         """Raw network outputs for validated rows ``X``, in bounded chunks, as a tensor on the CPU."""
         module = self.module_ if module is None else module
         device = self._inference_device()
         module.to(device).eval()
+        if dropout_on:
+            for m in module.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.train()
         n_rows = X.shape[0]
         chunk = max(1, PREDICT_CHUNK_ELEMENTS // max(1, int(np.prod(X.shape[1:]))))
         outputs = []
@@ -249,6 +264,8 @@ class BaseNeuralEstimator(BaseEstimator):
             for start in range(0, n_rows, chunk):
                 inputs = self._inputs(X[start:start + chunk], device)
                 outputs.append(module(*inputs).to("cpu", torch.float64))
+        if dropout_on:
+            module.eval()
         raw = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
         if not torch.isfinite(raw).all():
             raise ValueError(
@@ -270,6 +287,24 @@ class BaseNeuralEstimator(BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return self._raw_output(X)
+
+    def _predict_raws(self, X):
+        """Raw outputs of one deterministic pass, or of ``mc_dropout`` passes with dropout on.
+
+        Monte-Carlo dropout treats the network as the ensemble of its thinned
+        sub-networks (seed 003); the passes are seeded by ``random_state`` so
+        predictions stay reproducible. Normalization layers keep using their
+        running statistics.
+        """
+        n_passes = getattr(self, "mc_dropout", 0)
+        if not n_passes:
+            return [self._predict_raw(X)]
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return [self._raw_output(X, dropout_on=True) for _ in range(n_passes)]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):

@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 
-from ._losses import OUTPUT_ACTIVATIONS
+from ._losses import OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
 from ._validation import (
     _check_partial_fit_first_call,
     _fit_context,
@@ -100,6 +100,12 @@ class NeuralClassifierMixin:
             return np.searchsorted(self.classes_, y)
         return self._label_binarizer.transform(y)
 
+    def _data_loss(self, raw, target, weight):
+        eps = getattr(self, "label_smoothing", 0.0)
+        if eps > 0:
+            return SMOOTHED_LOSSES[self._loss_name](raw, target, weight, eps=eps)
+        return super()._data_loss(raw, target, weight)
+
     def _target_tensor(self, y, device):
         dtype = torch.long if self._multiclass else self._dtype
         return torch.as_tensor(np.asarray(y), dtype=dtype, device=device)
@@ -140,7 +146,7 @@ class NeuralClassifierMixin:
         proba : ndarray of shape (n_samples, n_classes)
             For binary problems, columns for ``classes_[0]`` and ``classes_[1]``.
         """
-        proba = self._proba_from_raw(self._predict_raw(X))
+        proba = np.mean([self._proba_from_raw(raw) for raw in self._predict_raws(X)], axis=0)
         if not self._multiclass and self._label_binarizer.y_type_ == "binary":
             proba = np.hstack([1.0 - proba, proba])
         return proba
@@ -175,7 +181,8 @@ class NeuralClassifierMixin:
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        return self._decode(self._proba_from_raw(self._predict_raw(X)))
+        raws = self._predict_raws(X)
+        return self._decode(np.mean([self._proba_from_raw(raw) for raw in raws], axis=0))
 
 
     def __sklearn_tags__(self):

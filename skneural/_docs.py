@@ -131,12 +131,75 @@ loss_ : float
         The fitted network.
 
     device_ : str
-        Device the model was fitted on."""
+        Device the model was fitted on.
+
+    gradient_norms_ : list of list of float
+        For each epoch, the gradient norm of each weight layer (input side
+        first) at the epoch's last batch: the "learning speed" of each layer,
+        for spotting vanishing or exploding gradients."""
+
+
+REGULARIZATION_PARAMETERS = """\
+mc_dropout : int, default=0
+        Number of Monte-Carlo dropout passes averaged by ``predict`` and
+        ``predict_proba`` (dropout as an ensemble, seed 003); 0 predicts with
+        dropout off. Passes are seeded by ``random_state``.
+
+    alpha_l1 : float, default=0.0
+        L1 penalty ``alpha_l1 * sum|w|`` on the weights (sparsity).
+
+    alpha_lp : float, default=0.0
+        l_p penalty ``alpha_lp * sum |w|^p`` with ``p = lp_exponent < 1``,
+        sparser than L1 (seed 002).
+
+    lp_exponent : float, default=0.5
+        The exponent ``p`` of the l_p penalty, in (0, 1).
+
+    layer_alphas : list of float or None, default=None
+        One L2 strength per weight layer, ``0.5 * sum_l alpha_l ||W_l||^2``,
+        added to ``alpha``: the "consistent" weight decay of Bishop 5.5.1,
+        which survives linear rescaling of inputs and outputs.
+
+    soft_sharing : float, default=0.0
+        Strength of soft weight sharing: a Gaussian-mixture prior on the
+        weights with learnable mixing coefficients, means and variances,
+        ``-sum_i ln sum_j pi_j N(w_i | mu_j, sigma_j^2)`` (seed 000).
+
+    soft_sharing_components : int, default=3
+        Number of mixture components of the soft-weight-sharing prior.
+
+    jacobian_penalty : float, default=0.0
+        Tikhonov penalty ``0.5 * E ||d y / d x||^2`` on the raw outputs'
+        input gradient (seed 000).
+
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs of each
+        training batch.
+
+    weight_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the weights for each
+        training step's forward and backward pass.
+
+    dropconnect : float, default=0.0
+        Probability of dropping each weight in a training step (DropConnect,
+        inverted scaling); off at prediction.
+
+    adversarial : float, default=0.0
+        Weight of the FGSM adversarial loss: the loss becomes
+        ``(1 - adversarial) * J(x) + adversarial * J(x + eps * sign(grad_x J))``.
+
+    adversarial_eps : float, default=0.1
+        Size ``eps`` of the FGSM perturbation, in input units.
+
+    penalty_start_epoch : int, default=0
+        Epoch from which the weight penalties (``alpha`` and the penalties
+        above) apply: "incremental penalizing" (seed 002)."""
 
 
 def fill_doc(cls):
     """Substitute the shared engine sections into ``cls.__doc__``."""
-    cls.__doc__ = cls.__doc__.replace("{engine_parameters}", ENGINE_PARAMETERS).replace(
-        "{engine_attributes}", ENGINE_ATTRIBUTES
-    )
+    for key, text in (("{engine_parameters}", ENGINE_PARAMETERS),
+                      ("{engine_attributes}", ENGINE_ATTRIBUTES),
+                      ("{regularization_parameters}", REGULARIZATION_PARAMETERS)):
+        cls.__doc__ = cls.__doc__.replace(key, text)
     return cls

@@ -19,43 +19,53 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from ._regularizers import decayed_parameters, penalty
+from ._regularizers import Regularizer, decayed_parameters, squared_norm
 from ._validation import _check_optimize_result
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 
 
+def _fused(optimizer_cls, params, **kwargs):
+    """Prefer torch's fused (single-kernel) update where this torch build has one."""
+    try:
+        return optimizer_cls(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return optimizer_cls(params, **kwargs)
+
+
 def make_optimizer(est, module):
     """Build the torch optimizer named by ``est.solver``.
 
+    Parameters are split in two groups, as in nanoGPT: the weight matrices,
+    whose group carries the L2 term as ``weight_decay`` (set per batch by the
+    engine), and biases and normalization parameters, which are not decayed.
     sklearn's names keep their meaning: ``momentum`` and ``nesterovs_momentum``
     for ``sgd``; ``beta_1``, ``beta_2``, ``epsilon`` for ``adam``/``adamw``.
-    With ``adamw``, ``alpha`` is AdamW's decoupled weight decay on the weight
-    matrices instead of a loss term.
+    With ``adamw``, ``alpha`` is AdamW's decoupled weight decay.
     """
-    params = [p for p in module.parameters() if p.requires_grad]
+    decayed = decayed_parameters(module)
+    ids = {id(p) for p in decayed}
+    others = [p for p in module.parameters() if p.requires_grad and id(p) not in ids]
+    groups = [{"params": decayed, "weight_decay": est.alpha if est.solver == "adamw" else 0.0},
+              {"params": others, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
     lr, eps = est.learning_rate_init, est.epsilon
     if est.solver == "sgd":
         momentum = est.momentum
-        return torch.optim.SGD(params, lr=lr, momentum=momentum,
-                               nesterov=bool(est.nesterovs_momentum and momentum > 0))
+        return _fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
+                      nesterov=bool(est.nesterovs_momentum and momentum > 0))
     if est.solver == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+        return _fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
     if est.solver == "adamw":
-        decayed = {id(p) for p in decayed_parameters(module)}
-        groups = [
-            {"params": [p for p in params if id(p) in decayed], "weight_decay": est.alpha},
-            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
-        ]
-        return torch.optim.AdamW(groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+        return _fused(torch.optim.AdamW, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
     if est.solver == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, eps=eps)
+        return _fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
     if est.solver == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=est.beta_2, eps=eps,
+        return torch.optim.RMSprop(groups, lr=lr, alpha=est.beta_2, eps=eps,
                                    momentum=est.momentum if est.nesterovs_momentum else 0.0)
     if est.solver == "adadelta":
         # Adadelta's step size is set by the ratio of running RMS values; lr scales it.
-        return torch.optim.Adadelta(params, lr=lr * 1000.0, rho=est.beta_2, eps=eps)
+        return torch.optim.Adadelta(groups, lr=lr * 1000.0, rho=est.beta_2, eps=eps)
     raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
 
 
@@ -68,6 +78,12 @@ def resolve_batch_size(batch_size, n_samples):
             "samples; it is clipped to the number of samples."
         )
     return int(np.clip(batch_size, 1, n_samples))
+
+
+def _batch_norms(n_samples, batch_size, device):
+    """Rows per batch, to weight each batch's mean loss into the epoch's mean (as sklearn)."""
+    sizes = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
+    return torch.tensor(sizes, dtype=torch.float64, device=device)
 
 
 def _snapshot(module):
@@ -95,24 +111,22 @@ def _restore_finite(est, module, snapshots, train, n_check=1024):
         module.eval()
         with torch.no_grad():
             w = None if weight is None else weight[rows]
-            loss = _step_loss(est, module, _take(inputs, rows), target[rows], w)
+            loss = Regularizer(est, module).loss(_take(inputs, rows), target[rows], w,
+                                                 epoch=est.n_iter_, with_l2=True)
         if torch.isfinite(loss):
             return
 
 
+def _gradient_norms(module):
+    """Gradient norm of each weight tensor (layer), input side first, as floats."""
+    grads = [p.grad for p in decayed_parameters(module) if p.grad is not None]
+    if not grads:
+        return []
+    return torch.stack(torch._foreach_norm(grads)).tolist()
+
+
 def _take(tensors, idx):
     return tuple(t[idx] for t in tensors)
-
-
-def _step_loss(est, module, inputs, target, weight):
-    raw = module(*inputs)
-    loss = est._data_loss(raw, target, weight)
-    reg = penalty(est, module)
-    if reg is not None:
-        # sklearn divides its L2 term by the batch's sample count (or weight sum)
-        norm = target.shape[0] if weight is None else weight.sum()
-        loss = loss + reg / norm
-    return loss
 
 
 class _Progress:
@@ -218,25 +232,55 @@ def train_stochastic(est, train, val=None, incremental=False):
     max_iter = 1 if incremental else est.max_iter
     progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
+    # sklearn's L2 gradient alpha / batch_weight * W rides on the decayed group's weight_decay
+    l2 = est.alpha if est.solver != "adamw" else 0.0
+    decayed = decayed_parameters(module) if l2 else []
+    decay_group = optimizer.param_groups[0]  # make_optimizer puts the decayed group first
+    batch_norms = _batch_norms(n_samples, batch_size, device)
+    regularizer = Regularizer(est, module)
+    # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
+    manual = None if regularizer.active else est._manual_step()
+    if getattr(est, "gradient_norms_", None) is None:
+        est.gradient_norms_ = []
 
     try:
         for _ in range(max_iter):
             module.train()
             order = torch.randperm(n_samples, device=device) if est.shuffle else None
             previous_good, last_good = last_good, _snapshot(module)
-            total = torch.zeros((), dtype=torch.float64, device=device)
+            losses, rows_per_weight = [], 0.0
+            epoch = est.n_iter_
+            l2_now = l2 if regularizer.penalties_on(epoch) else 0.0
+            sq_start = squared_norm(decayed) if decayed else None
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
                 idx = order[start:stop] if order is not None else slice(start, stop)
                 batch_weight = None if weight is None else weight[idx]
-                optimizer.zero_grad(set_to_none=True)
-                loss = _step_loss(est, module, _take(inputs, idx), target[idx], batch_weight)
-                loss.backward()
+                norm = (stop - start) if weight is None else float(batch_weight.sum())
+                if manual is not None:
+                    loss = manual(_take(inputs, idx), target[idx], batch_weight)
+                else:
+                    optimizer.zero_grad(set_to_none=True)
+                    regularizer.perturb_weights()
+                    loss = regularizer.loss(_take(inputs, idx), target[idx], batch_weight, epoch)
+                    loss.backward()
+                    regularizer.restore_weights()
+                if decayed:
+                    decay_group["weight_decay"] = l2_now / norm if norm > 0 else 0.0
+                    rows_per_weight += (stop - start) / norm if norm > 0 else 0.0
                 if clip is not None:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+                if stop == n_samples:  # the seeds' "learning speed" of each layer, once an epoch
+                    est.gradient_norms_.append(_gradient_norms(module))
                 optimizer.step()
-                total += loss.detach() * (stop - start)
-            epoch_loss = float(total) / n_samples
+                losses.append(loss.detach())
+            epoch_loss = float(torch.stack(losses).to(torch.float64) @ batch_norms) / n_samples
+            if decayed:
+                # sklearn adds 0.5 * alpha * ||W||^2 / batch_weight to every batch's loss;
+                # ||W||^2 is taken as the mean of the epoch's first and last weights,
+                # which differ from the per-batch values by one epoch's drift at most.
+                sq = 0.5 * float(sq_start + squared_norm(decayed))
+                epoch_loss += 0.5 * l2_now * sq * rows_per_weight / n_samples
 
             if not np.isfinite(epoch_loss) or not _all_finite(module):
                 _restore_finite(est, module, [last_good, previous_good], train)
@@ -306,13 +350,14 @@ def train_lbfgs(est, train):
     module.train()
 
     best = {"theta": None, "loss": np.inf}
+    regularizer = Regularizer(est, module)
 
     def objective(theta):
         with torch.no_grad():
             vector_to_parameters(torch.as_tensor(theta, dtype=params[0].dtype,
                                                  device=params[0].device), params)
         module.zero_grad(set_to_none=False)
-        loss = _step_loss(est, module, inputs, target, weight)
+        loss = regularizer.loss(inputs, target, weight, epoch=0, with_l2=True)
         loss.backward()
         grad = parameters_to_vector([p.grad for p in params])
         value = float(loss.detach())

@@ -10,7 +10,16 @@ from ._base import BaseNeuralEstimator
 from ._classifier import NeuralClassifierMixin
 from ._docs import fill_doc
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS
-from ._networks import ACTIVATIONS, INITIALIZERS, MLP, NORMALIZATIONS, init_weights
+from ._networks import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    MLP,
+    NORMALIZATIONS,
+    init_weights,
+    manual_backprop,
+    supports_manual_backprop,
+)
+from ._regularizers import REGULARIZATION_CONSTRAINTS
 from ._validation import Interval, StrOptions, _fit_context, column_or_1d
 
 
@@ -25,6 +34,8 @@ class _BaseMLP(BaseNeuralEstimator):
         "batch_norm": ["boolean"],
         "normalization": [None, StrOptions(set(NORMALIZATIONS))],
         "init": [StrOptions({"auto", *INITIALIZERS})],
+        "mc_dropout": [Interval(Integral, 0, None, closed="left")],
+        **REGULARIZATION_CONSTRAINTS,
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -35,7 +46,10 @@ class _BaseMLP(BaseNeuralEstimator):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
-                 n_threads=None):
+                 n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -66,6 +80,20 @@ class _BaseMLP(BaseNeuralEstimator):
         self.clip_grad_norm = clip_grad_norm
         self.device = device
         self.n_threads = n_threads
+        self.mc_dropout = mc_dropout
+        self.alpha_l1 = alpha_l1
+        self.alpha_lp = alpha_lp
+        self.lp_exponent = lp_exponent
+        self.layer_alphas = layer_alphas
+        self.soft_sharing = soft_sharing
+        self.soft_sharing_components = soft_sharing_components
+        self.jacobian_penalty = jacobian_penalty
+        self.input_noise = input_noise
+        self.weight_noise = weight_noise
+        self.dropconnect = dropconnect
+        self.adversarial = adversarial
+        self.adversarial_eps = adversarial_eps
+        self.penalty_start_epoch = penalty_start_epoch
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -91,6 +119,13 @@ class _BaseMLP(BaseNeuralEstimator):
 
     def _data_loss(self, raw, target, weight):
         return LOSSES[self._loss_name](raw, target, weight)
+
+    def _manual_step(self):
+        module, loss_name, activation = self.module_, self._loss_name, self.activation
+        if not supports_manual_backprop(module, activation, loss_name):
+            return None
+        return lambda inputs, target, weight: manual_backprop(
+            module, inputs[0], target, weight, loss_name, activation)
 
     @property
     def coefs_(self):
@@ -145,6 +180,12 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
         Weight initialisation; ``"auto"`` is sklearn's Glorot uniform,
         ``"he_normal"`` suits ReLU, ``"normal"`` is N(0, 0.01).
 
+    {regularization_parameters}
+
+    label_smoothing : float, default=0.0
+        Train against targets ``1 - eps`` on the true class and
+        ``eps / (K - 1)`` on each other class (seed 003).
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -183,6 +224,44 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
     (1, 3)
     """
 
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
+                 normalization=None, init="auto", clip_grad_norm=None, device="cpu",
+                 n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 label_smoothing=0.0):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
+            normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
+            device=device, n_threads=n_threads, mc_dropout=mc_dropout, alpha_l1=alpha_l1,
+            alpha_lp=alpha_lp, lp_exponent=lp_exponent, layer_alphas=layer_alphas,
+            soft_sharing=soft_sharing, soft_sharing_components=soft_sharing_components,
+            jacobian_penalty=jacobian_penalty, input_noise=input_noise,
+            weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
+            adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
+        )
+        self.label_smoothing = label_smoothing
+
+
 @fill_doc
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor on a PyTorch backend.
@@ -218,6 +297,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     init : {"auto", "glorot_uniform", "he_normal", "normal"}, default="auto"
         Weight initialisation.
+
+    {regularization_parameters}
 
     scale_target : bool, default=True
         Standardize the targets of ``loss="squared_error"`` before training
@@ -272,7 +353,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
-                 n_threads=None, scale_target=True):
+                 n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -283,7 +368,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
             normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
-            device=device, n_threads=n_threads,
+            device=device, n_threads=n_threads, mc_dropout=mc_dropout, alpha_l1=alpha_l1,
+            alpha_lp=alpha_lp, lp_exponent=lp_exponent, layer_alphas=layer_alphas,
+            soft_sharing=soft_sharing, soft_sharing_components=soft_sharing_components,
+            jacobian_penalty=jacobian_penalty, input_noise=input_noise,
+            weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
+            adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
         )
         self.loss = loss
         self.scale_target = scale_target
@@ -368,7 +458,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        return self._output_from_raw(self._predict_raw(X))
+        return np.mean([self._output_from_raw(raw) for raw in self._predict_raws(X)], axis=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

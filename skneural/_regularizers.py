@@ -1,31 +1,300 @@
-"""Penalties on the weights, each a small function of the module.
+"""The regularization catalogue: penalties, noise and perturbations, once for every estimator.
 
-The engine adds ``penalty(estimator, module)`` to the data loss of every
-mini-batch, divided by the batch's total sample weight as sklearn does for its
-L2 term, so ``alpha`` means the same thing here as in sklearn's MLP.
+Every technique is a flat estimator parameter (so ``GridSearchCV`` can tune
+it) read here; the engine asks a :class:`Regularizer` for each batch's loss.
+
+Scaling follows sklearn's L2 term ``0.5 * alpha * w^T w / batch_weight``:
+every weight penalty is divided by the batch's total sample weight, so
+strengths mean "per sample" whatever the batch size. sklearn's L2 term itself
+enters the stochastic solvers as its gradient through the optimizer's
+``weight_decay`` (one fused update, no extra graph); L-BFGS adds it to the
+objective.
+
+Weights are the parameters with ``dim() >= 2`` (matrices and kernels); biases
+and normalization parameters are never penalized or perturbed.
 """
+
+import math
+from numbers import Integral, Real
+
+import torch
+from torch import nn
+
+from ._validation import Interval
+
+#: constraints of the catalogue's parameters, shared by every estimator
+REGULARIZATION_CONSTRAINTS = {
+    "alpha_l1": [Interval(Real, 0, None, closed="left")],
+    "alpha_lp": [Interval(Real, 0, None, closed="left")],
+    "lp_exponent": [Interval(Real, 0, 1, closed="neither")],
+    "layer_alphas": [None, "array-like"],
+    "soft_sharing": [Interval(Real, 0, None, closed="left")],
+    "soft_sharing_components": [Interval(Integral, 2, None, closed="left")],
+    "jacobian_penalty": [Interval(Real, 0, None, closed="left")],
+    "input_noise": [Interval(Real, 0, None, closed="left")],
+    "weight_noise": [Interval(Real, 0, None, closed="left")],
+    "dropconnect": [Interval(Real, 0, 1, closed="left")],
+    "adversarial": [Interval(Real, 0, 1, closed="both")],
+    "adversarial_eps": [Interval(Real, 0, None, closed="left")],
+    "penalty_start_epoch": [Interval(Integral, 0, None, closed="left")],
+}
+
+#: defaults: every technique off
+REGULARIZATION_DEFAULTS = {
+    "alpha_l1": 0.0, "alpha_lp": 0.0, "lp_exponent": 0.5, "layer_alphas": None,
+    "soft_sharing": 0.0, "soft_sharing_components": 3, "jacobian_penalty": 0.0,
+    "input_noise": 0.0, "weight_noise": 0.0, "dropconnect": 0.0, "adversarial": 0.0,
+    "adversarial_eps": 0.1, "penalty_start_epoch": 0,
+}
+
+LP_SMOOTHING = 1e-8  # |w|^p has an infinite slope at 0 for p < 1; (|w| + eps)^p does not
 
 
 def decayed_parameters(module):
     """Weights that penalties act on: matrices and kernels, not biases or norm scales.
 
     The ``dim() >= 2`` rule (as in nanoGPT's parameter groups) excludes biases
-    and normalization parameters, which are 1-D.
+    and normalization parameters, which are 1-D. The soft-weight-sharing prior
+    lives in ``module.weight_prior`` and is excluded too.
     """
-    return [p for p in module.parameters() if p.requires_grad and p.dim() >= 2]
+    prior = getattr(module, "weight_prior", None)
+    skip = {id(p) for p in prior.parameters()} if prior is not None else set()
+    return [p for p in module.parameters()
+            if p.requires_grad and p.dim() >= 2 and id(p) not in skip]
 
 
 def l2_penalty(module):
-    """Sum of squared weights, ``w^T w``, over the decayed parameters."""
+    """Sum of squared weights, ``w^T w``, over the decayed parameters (differentiable)."""
     return sum(p.pow(2).sum() for p in decayed_parameters(module))
 
 
-def penalty(estimator, module):
-    """Total penalty for one step; ``0.5 * alpha * w^T w`` (sklearn's L2 term).
+def squared_norm(params):
+    """``w^T w`` of a list of tensors, without building a graph."""
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm(params)).square().sum()
 
-    Returns ``None`` when no penalty is active, so the training step adds nothing.
+
+def l1_penalty(params):
+    """``sum |w|`` (lasso): drives weights to exactly zero under proximal-free SGD only approximately."""
+    return sum(p.abs().sum() for p in params)
+
+
+def lp_penalty(params, p_exp):
+    """``sum (|w| + eps)^p`` for ``0 < p < 1``: a sparser prior than L1 (seed 002)."""
+    return sum((w.abs() + LP_SMOOTHING).pow(p_exp).sum() for w in params)
+
+
+def layer_l2_penalty(params, alphas):
+    """``0.5 * sum_l alpha_l * ||W_l||^2``: one strength per layer ("consistent" decay, seed 000)."""
+    if len(alphas) != len(params):
+        raise ValueError(
+            f"layer_alphas has {len(alphas)} entries but the network has {len(params)} "
+            "weight layers; give one strength per layer."
+        )
+    return sum(0.5 * a * w.pow(2).sum() for a, w in zip(alphas, params))
+
+
+class GaussianMixturePrior(nn.Module):
+    """Soft weight sharing (Nowlan & Hinton 1992; Bishop 5.5.7).
+
+    ``Omega(w) = -sum_i ln sum_j pi_j N(w_i | mu_j, sigma_j^2)`` with learnable
+    mixing coefficients (softmax of logits), means and standard deviations
+    (exp of log-sigmas), trained jointly with the network.
     """
-    alpha = getattr(estimator, "alpha", 0.0)
-    if alpha and estimator.solver != "adamw":
-        return 0.5 * alpha * l2_penalty(module)
-    return None
+
+    def __init__(self, n_components, weights):
+        super().__init__()
+        with torch.no_grad():
+            flat = torch.cat([w.detach().reshape(-1) for w in weights])
+            spread = float(flat.abs().max()) if flat.numel() else 1.0
+        dtype = weights[0].dtype if weights else torch.get_default_dtype()
+        # one component pinned near zero pulls small weights together; the rest spread out
+        means = torch.linspace(-spread, spread, n_components, dtype=dtype)
+        self.means = nn.Parameter(means)
+        self.log_sigmas = nn.Parameter(torch.full((n_components,), math.log(spread / n_components + 1e-3), dtype=dtype))
+        self.logits = nn.Parameter(torch.zeros(n_components, dtype=dtype))
+
+    def forward(self, weights):
+        w = torch.cat([p.reshape(-1) for p in weights]).unsqueeze(1)  # (n_weights, 1)
+        log_pi = torch.log_softmax(self.logits, dim=0)
+        dist = torch.distributions.Normal(self.means, self.log_sigmas.exp())
+        return -torch.logsumexp(log_pi + dist.log_prob(w), dim=1).sum()
+
+
+def jacobian_norm(module, inputs):
+    """``0.5 * sum_n sum_k ||d y_nk / d x_n||^2`` (the Tikhonov penalty, seed 000), differentiable.
+
+    One backward pass per output; rows are independent, so the gradient of
+    the column sum ``sum_n y_nk`` gives every row's input gradient at once.
+    """
+    x = inputs[0].detach().requires_grad_(True)
+    out = module(x, *inputs[1:])
+    out = out.reshape(out.shape[0], -1)
+    total = 0.0
+    for k in range(out.shape[1]):
+        (grad,) = torch.autograd.grad(out[:, k].sum(), x, create_graph=True)
+        total = total + grad.pow(2).sum()
+    return 0.5 * total
+
+
+def tangent_propagation(module, inputs, tangents):
+    """``0.5 * sum_n sum_k (sum_i J_nki tau_ni)^2`` for tangents ``tau`` (seed 000), differentiable.
+
+    The Jacobian-vector product ``J tau`` is computed by the double-backward
+    trick: ``g(u) = J^T u`` is linear in ``u``, so ``d(g . tau)/du = J tau``.
+    """
+    x = inputs[0].detach().requires_grad_(True)
+    out = module(x, *inputs[1:])
+    u = torch.zeros_like(out, requires_grad=True)
+    (jt_u,) = torch.autograd.grad(out, x, grad_outputs=u, create_graph=True)
+    (j_tau,) = torch.autograd.grad(jt_u, u, grad_outputs=tangents, create_graph=True)
+    return 0.5 * j_tau.pow(2).sum()
+
+
+def image_shift_tangents(images):
+    """Tangent vectors of horizontal and vertical shifts of ``(B, C, H, W)`` images.
+
+    ``d s(x, xi) / d xi`` at ``xi = 0`` for a shift by ``xi`` pixels is the
+    image's spatial derivative, here by central differences.
+    """
+    dx = (torch.roll(images, -1, dims=-1) - torch.roll(images, 1, dims=-1)) / 2
+    dy = (torch.roll(images, -1, dims=-2) - torch.roll(images, 1, dims=-2)) / 2
+    dx[..., 0], dx[..., -1] = 0, 0
+    dy[..., 0, :], dy[..., -1, :] = 0, 0
+    return dx, dy
+
+
+def regularization_params(est):
+    """The catalogue's parameter values of ``est`` (missing ones at their defaults)."""
+    return {name: getattr(est, name, default) for name, default in REGULARIZATION_DEFAULTS.items()}
+
+
+def attach_prior(est, module):
+    """Give ``module`` its soft-weight-sharing prior when ``est.soft_sharing > 0``."""
+    params = regularization_params(est)
+    if params["soft_sharing"] > 0 and getattr(module, "weight_prior", None) is None:
+        module.weight_prior = GaussianMixturePrior(params["soft_sharing_components"],
+                                                   decayed_parameters(module))
+    return module
+
+
+class Regularizer:
+    """Everything one training step needs beyond the plain data loss.
+
+    Built once per fit from the estimator's parameters. ``active`` says
+    whether any technique is on: when none is, the engine may use a model's
+    hand-written gradient instead of autograd.
+    """
+
+    def __init__(self, est, module):
+        self.est, self.module = est, module
+        self.params = p = regularization_params(est)
+        self.weights = decayed_parameters(module)
+        self.penalties = (p["alpha_l1"] > 0 or p["alpha_lp"] > 0 or p["layer_alphas"] is not None
+                          or p["soft_sharing"] > 0 or p["jacobian_penalty"] > 0
+                          or getattr(est, "tangent_prop", 0) > 0)
+        self.perturbs = (p["input_noise"] > 0 or p["weight_noise"] > 0 or p["dropconnect"] > 0
+                         or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
+        self.active = self.penalties or self.perturbs or getattr(est, "label_smoothing", 0) > 0
+        self._saved = None
+
+    def penalties_on(self, epoch):
+        """Incremental penalizing (seed 002): weight penalties start at ``penalty_start_epoch``."""
+        return epoch >= self.params["penalty_start_epoch"]
+
+    # -------------------------------------------------------------- penalties
+    def weight_penalty(self):
+        """Penalties that depend on the weights alone, or ``None``."""
+        p, total = self.params, None
+        terms = []
+        if p["alpha_l1"] > 0:
+            terms.append(p["alpha_l1"] * l1_penalty(self.weights))
+        if p["alpha_lp"] > 0:
+            terms.append(p["alpha_lp"] * lp_penalty(self.weights, p["lp_exponent"]))
+        if p["layer_alphas"] is not None:
+            terms.append(layer_l2_penalty(self.weights, list(p["layer_alphas"])))
+        if p["soft_sharing"] > 0:
+            terms.append(p["soft_sharing"] * self.module.weight_prior(self.weights))
+        for term in terms:
+            total = term if total is None else total + term
+        return total
+
+    def input_penalty(self, inputs):
+        """Penalties on the input-output map (Tikhonov, tangent propagation), or ``None``."""
+        p, total = self.params, None
+        if p["jacobian_penalty"] > 0:
+            total = p["jacobian_penalty"] * jacobian_norm(self.module, inputs)
+        strength = getattr(self.est, "tangent_prop", 0)
+        if strength > 0:
+            term = strength * sum(tangent_propagation(self.module, inputs, t)
+                                  for t in self.est._tangents(inputs[0]))
+            total = term if total is None else total + term
+        return total
+
+    # ---------------------------------------------------------- perturbations
+    def perturb_inputs(self, inputs):
+        """Gaussian input noise (training with noise = Tikhonov regularization, seed 000)."""
+        sigma = self.params["input_noise"]
+        if sigma > 0:
+            x = inputs[0]
+            return (x + sigma * torch.randn_like(x),) + tuple(inputs[1:])
+        return inputs
+
+    def perturb_weights(self):
+        """Weight noise and DropConnect for this step's forward and backward passes."""
+        p = self.params
+        if not (p["weight_noise"] > 0 or p["dropconnect"] > 0):
+            return
+        self._saved = [w.detach().clone() for w in self.weights]
+        self._masks = []
+        with torch.no_grad():
+            for w in self.weights:
+                scale = None
+                if p["dropconnect"] > 0:
+                    keep = 1.0 - p["dropconnect"]
+                    scale = (torch.rand_like(w) < keep).to(w.dtype) / keep  # inverted DropConnect
+                    w.mul_(scale)
+                if p["weight_noise"] > 0:
+                    w.add_(p["weight_noise"] * torch.randn_like(w))
+                self._masks.append(scale)
+
+    def restore_weights(self):
+        """Put the clean weights back; DropConnect's gradient flows only through kept weights."""
+        if self._saved is None:
+            return
+        with torch.no_grad():
+            for w, saved, mask in zip(self.weights, self._saved, self._masks):
+                w.copy_(saved)
+                if mask is not None and w.grad is not None:
+                    w.grad.mul_(mask)
+        self._saved = None
+
+    # ------------------------------------------------------------------- loss
+    def loss(self, inputs, target, weight, epoch, with_l2=False):
+        """One batch's regularized loss (to call ``backward`` on)."""
+        est, module, p = self.est, self.module, self.params
+        inputs = self.perturb_inputs(inputs)
+        if p["adversarial"] > 0 and p["adversarial_eps"] > 0:
+            x = inputs[0].detach().requires_grad_(True)
+            clean = est._data_loss(module(x, *inputs[1:]), target, weight)
+            (grad,) = torch.autograd.grad(clean, x, retain_graph=True)
+            x_adv = (x + p["adversarial_eps"] * grad.sign()).detach()  # FGSM (Goodfellow 2015)
+            adv = est._data_loss(module(x_adv, *inputs[1:]), target, weight)
+            loss = (1 - p["adversarial"]) * clean + p["adversarial"] * adv
+        else:
+            loss = est._data_loss(module(*inputs), target, weight)
+        if not self.penalties_on(epoch):
+            return loss
+        reg = self.weight_penalty() if self.penalties else None
+        if self.penalties:
+            extra = self.input_penalty(inputs)
+            if extra is not None:
+                reg = extra if reg is None else reg + extra
+        if with_l2 and getattr(est, "alpha", 0):
+            l2 = 0.5 * est.alpha * l2_penalty(module)
+            reg = l2 if reg is None else reg + l2
+        if reg is not None:
+            # sklearn divides its L2 term by the batch's sample count (or weight sum)
+            norm = target.shape[0] if weight is None else weight.sum()
+            loss = loss + reg / norm
+        return loss

@@ -442,3 +442,45 @@ def test_verbose_shows_progress_and_quiet_by_default(blobs, capsys):
     MLPClassifier(max_iter=3, verbose=True, early_stopping=True, **quiet(random_state=0)).fit(X, y)
     err = capsys.readouterr().err
     assert "loss=" in err and "val_score=" in err
+
+
+# ------------------------------------------------- explicit backpropagation
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("loss_name,n_out", [("log_loss", 3), ("binary_log_loss", 2),
+                                             ("squared_error", 2), ("poisson", 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_manual_backprop_matches_autograd(activation, loss_name, n_out, weighted):
+    """The hand-written gradient of plain MLPs equals autograd's, loss value included."""
+    from skneural._networks import MLP, manual_backprop
+
+    rng = np.random.RandomState(0)
+    x = torch.tensor(rng.normal(size=(17, 5)))
+    if loss_name == "log_loss":
+        target = torch.tensor(rng.randint(0, n_out, size=17))
+    elif loss_name == "binary_log_loss":
+        target = torch.tensor(rng.randint(0, 2, size=(17, n_out)).astype(float))
+    elif loss_name == "poisson":
+        target = torch.tensor(rng.poisson(1.0, size=(17, n_out)).astype(float))
+    else:
+        target = torch.tensor(rng.normal(size=(17, n_out)))
+    weight = torch.tensor(rng.uniform(0, 2, size=17)) if weighted else None
+    torch.manual_seed(0)
+    net = MLP(5, [8, 6], n_out, activation=activation).double()
+
+    expected = LOSSES[loss_name](net(x), target, weight)
+    expected.backward()
+    auto = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    got = manual_backprop(net, x, target, weight, loss_name, activation)
+    torch.testing.assert_close(got, expected.detach())
+    for g_manual, g_auto in zip([p.grad for p in net.parameters()], auto):
+        torch.testing.assert_close(g_manual, g_auto)
+
+
+def test_plain_mlp_trains_with_manual_backprop_and_bn_without(blobs):
+    X, y = blobs
+    plain = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, **quiet(random_state=0)).fit(X, y)
+    assert plain._manual_step() is not None
+    bn = MLPClassifier(hidden_layer_sizes=(8,), batch_norm=True, max_iter=1,
+                       **quiet(random_state=0)).fit(X, y)
+    assert bn._manual_step() is None
