@@ -246,7 +246,8 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
             self._flat_input = flat_fit
             self.n_channels_ = padded.shape[2]
             self.n_timesteps_ = padded.shape[1]
-            self._x_mean, self._x_scale = standardization_stats(padded, self.standardize)
+            # the statistics need the sample weights, which _validate_targets receives
+            self._unscaled_X = padded
         elif padded.shape[2] != self.n_channels_:
             raise ValueError(
                 f"X has {padded.shape[2]} features per time step, but "
@@ -262,6 +263,12 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
 
     def _validate_X(self, X, reset):
         return self._sequences(X, reset)
+
+    def _validate_targets(self, y, reset, sample_weight=None):
+        if reset:
+            X = self.__dict__.pop("_unscaled_X")
+            self._x_mean, self._x_scale = standardization_stats(X, self.standardize, sample_weight)
+        return super()._validate_targets(y, reset, sample_weight)
 
     def _inputs(self, X, device):
         return sequence_tensors(X, self._x_mean, self._x_scale, self._dtype, device)

@@ -100,18 +100,25 @@ def lengths_of(padded):
     return (~np.isnan(padded[:, :, 0])).sum(axis=1)
 
 
-def standardization_stats(padded, mode):
+def standardization_stats(padded, mode, sample_weight=None):
     """Mean and scale per feature (``"feature"``) or per step and feature (``"timestep"``).
 
     NaN padding is skipped, so a step's statistics come from the sequences
-    that reach it. Constant inputs get scale 1.
+    that reach it. Moments are weighted by ``sample_weight``, so a weight of
+    2 acts exactly like a repeated sequence. Constant inputs get scale 1.
     """
     if mode is None:
         return None, None
     axis = (0, 1) if mode == "feature" else 0
+    valid = ~np.isnan(padded)
+    weight = np.ones(padded.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    weight = valid * weight.astype(np.float64)[:, None, None]  # (n, T, F)
+    x = np.where(valid, padded, 0.0).astype(np.float64)
+    total = weight.sum(axis=axis)
     with np.errstate(all="ignore"):
-        mean = np.nanmean(padded, axis=axis)
-        std = np.nanstd(padded, axis=axis)
+        mean = (weight * x).sum(axis=axis) / total
+        std = np.sqrt((weight * (x - mean) ** 2).sum(axis=axis) / total)
+    mean = np.where(total > 0, mean, 0.0)
     scale = np.where(np.isfinite(std) & (std > 1e-12 * np.maximum(1.0, np.abs(mean))), std, 1.0)
     return mean.astype(padded.dtype), scale.astype(padded.dtype)
 
