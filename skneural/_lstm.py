@@ -3,10 +3,11 @@
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_array, check_consistent_length
 
-from ._base import BaseNeuralEstimator
+from ._base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
 from ._classifier import NeuralClassifierMixin
 from ._docs import fill_doc
 from ._losses import LOSSES
@@ -269,6 +270,21 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
             X = self.__dict__.pop("_unscaled_X")
             self._x_mean, self._x_scale = standardization_stats(X, self.standardize, sample_weight)
         return super()._validate_targets(y, reset, sample_weight)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+        if self.module_.conv is not None:
+            self._refresh_norm_statistics(X)
+        return self
+
+    def _refresh_norm_statistics(self, X):
+        """Batch-norm statistics of the conv front end from the final weights, over all of X."""
+        padded = self._validate_X(X, reset=False)
+        device = torch.device(self.device_)
+        step = max(1, PREDICT_CHUNK_ELEMENTS // int(np.prod(padded.shape[1:])))
+        batches = (self._inputs(padded[i:i + step], device) for i in range(0, len(padded), step))
+        with torch_threads(self.n_threads):
+            self.module_.refresh_norm_statistics(batches)
 
     def _inputs(self, X, device):
         return sequence_tensors(X, self._x_mean, self._x_scale, self._dtype, device)

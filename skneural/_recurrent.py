@@ -20,8 +20,9 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
 
     In training the mean and (biased) variance are taken over the valid steps
     of the batch; the running variance gets the unbiased ``m/(m-1)`` factor,
-    as in ``nn.BatchNorm1d``. In eval mode the running statistics are used,
-    which involve no other sample, so padding cannot leak in either way.
+    as in ``nn.BatchNorm1d`` (``momentum=None`` is its cumulative average).
+    In eval mode the running statistics are used, which involve no other
+    sample, so padding cannot leak in either way.
     """
 
     def forward(self, x, mask):  # x (B, C, T), mask (B, 1, T)
@@ -33,8 +34,9 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         with torch.no_grad():
             self.num_batches_tracked += 1
             unbiased = var * count / (count - 1) if count > 1 else var
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(unbiased, self.momentum)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(unbiased, factor)
         x = (x - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
         return x * self.weight[:, None] + self.bias[:, None]
 
@@ -122,6 +124,32 @@ class LSTMSequenceNet(nn.Module):
             half = h.shape[2] // 2
             last = torch.cat([last[:, :half], h[:, 0, half:]], dim=1)
         return last
+
+    @torch.no_grad()
+    def refresh_norm_statistics(self, batches):
+        """Recompute the batch-norm running statistics from ``(x, lengths)`` batches.
+
+        Running averages taken during training lag behind the weights, and
+        with few steps per epoch the lag shows: a net with training loss
+        0.03 classified only 84% of its own (GunPoint) training set in eval
+        mode. Averaging the statistics over the data with the final weights
+        ("precise BN", Wu & Johnson 2021) removes that gap.
+        """
+        norms = [m for m in self.modules() if isinstance(m, MaskedBatchNorm1d)]
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches
+        self.train()
+        for x, lengths in batches:
+            n_steps = int(lengths.max())
+            mask = torch.arange(n_steps, device=x.device)[None, :] < lengths[:, None]
+            self.conv(x[:, :n_steps], mask)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        self.eval()
 
     def forward(self, x, lengths):  # x (B, T, F), lengths (B,)
         n_steps = x.shape[1]

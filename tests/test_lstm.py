@@ -212,3 +212,15 @@ def test_bad_shapes_and_parameters_raise():
         LSTMSequenceClassifier(**FAST, input_shape=(3, 0)).fit(np.ones((4, 10)), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="conv_kernel_sizes"):
         LSTMSequenceClassifier(**FAST, conv_channels=(2, 2), conv_kernel_sizes=(3,)).fit(X, y)
+
+
+def test_conv_batch_norm_statistics_come_from_the_final_weights():
+    X, y = _ragged(n=30, seed=6)
+    clf = LSTMSequenceClassifier(**FAST, conv_channels=(4,), conv_kernel_sizes=3).fit(X, y)
+    x, lengths = clf._inputs(clf._validate_X(X, reset=False), "cpu")
+    conv, norm = clf.module_.conv.convs[0], clf.module_.conv.norms[0]
+    with torch.no_grad():
+        z = conv(torch.nn.functional.pad(x.transpose(1, 2), (1, 1)))  # (B, C, T)
+    valid = torch.cat([z[b, :, :n] for b, n in enumerate(lengths.tolist())], dim=1)  # (C, N)
+    torch.testing.assert_close(norm.running_mean, valid.mean(dim=1))
+    torch.testing.assert_close(norm.running_var, valid.var(dim=1))
