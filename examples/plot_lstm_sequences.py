@@ -45,7 +45,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.RandomState(0)
-    n_train, n_test, epochs = (200, 200, 15) if args.quick else (1000, 500, 40)
+    n_train, n_test, epochs = (200, 200, 15) if args.quick else (600, 400, 30)
     X_train, y_train = make_sequences(n_train, rng)
     X_test, y_test = make_sequences(n_test, rng)
 

@@ -78,7 +78,10 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         Filters of each convolutional block (Conv1d with 'same' padding,
         batch norm over valid steps, ReLU) in front of the LSTM, e.g.
         ``(128, 256, 128)`` as in LSTM-FCN. Their global average over valid
-        steps also feeds the output layer. ``None`` means no front end.
+        steps also feeds the output layer. ``None`` means no front end. At
+        the end of every ``fit``/``partial_fit`` the batch-norm statistics
+        are recomputed over all of ``X`` with the final weights, so
+        ``predict`` does not lag behind training.
 
     conv_kernel_sizes : int or array-like of int, default=3
         Kernel size of every convolutional block, or one per block
