@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 SUMMARIES = ("last", "mean", "max")
+CONV_LAYOUTS = ("parallel", "stacked")
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):
@@ -79,20 +80,23 @@ def _set_forget_bias(lstm, value):
 
 
 class LSTMSequenceNet(nn.Module):
-    """[conv front end] -> (LSTM -> [LayerNorm])* -> summary -> Linear.
+    """(LSTM -> [LayerNorm])* -> summary -> [Dropout] -> Linear, with optional conv blocks.
 
-    With a conv front end, the global average of its features over valid
-    steps joins the LSTM summary in front of the output layer, the skip that
-    lets LSTM-FCN use both views of the series.
+    With conv blocks, the global average of their features over valid steps
+    joins the LSTM summary in front of the output layer. ``"parallel"`` is
+    LSTM-FCN's layout (the LSTM and the conv blocks both read the input);
+    ``"stacked"`` feeds the conv features to the LSTM instead.
     """
 
     def __init__(self, n_features, n_outputs, hidden_size=64, num_layers=1,
                  bidirectional=False, dropout=0.0, summary="last", conv_channels=(),
-                 conv_kernel_sizes=(), layer_norm=False):
+                 conv_kernel_sizes=(), layer_norm=False, conv_layout="parallel"):
         super().__init__()
         self.summary = summary
+        self.conv_layout = conv_layout
         self.conv = ConvFrontEnd(n_features, conv_channels, conv_kernel_sizes) if conv_channels else None
-        n_in = self.conv.n_out if self.conv is not None else n_features
+        stacked = self.conv is not None and conv_layout == "stacked"
+        n_in = self.conv.n_out if stacked else n_features
         directions = 2 if bidirectional else 1
         self.lstms = nn.ModuleList()
         self.norms = nn.ModuleList()
@@ -161,13 +165,15 @@ class LSTMSequenceNet(nn.Module):
         mask = torch.arange(n_steps, device=x.device)[None, :] < lengths[:, None]  # (B, T)
         h, pooled = x, None
         if self.conv is not None:
-            h = self.conv(h, mask)  # (B, T, C)
-            pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)  # padded steps are 0
+            features = self.conv(x, mask)  # (B, T, C)
+            pooled = features.sum(dim=1) / lengths[:, None].to(x.dtype)  # padded steps are 0
+            if self.conv_layout == "stacked":
+                h = features
         for i, (lstm, norm) in enumerate(zip(self.lstms, self.norms)):
             if i > 0:
                 h = self.dropout(h)
             h = norm(self._run(lstm, h, lengths, packed))  # (B, T, D)
-        summary = self._summarize(h, mask, lengths)
+        summary = self.dropout(self._summarize(h, mask, lengths))  # (B, D)
         if pooled is not None:
             summary = torch.cat([summary, pooled], dim=1)
-        return self.out(self.dropout(summary))  # (B, n_outputs)
+        return self.out(summary)  # (B, n_outputs)

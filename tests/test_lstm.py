@@ -33,6 +33,7 @@ FAST = dict(hidden_size=6, max_iter=5, n_threads=1, random_state=0)
     dict(summary="last", bidirectional=True, num_layers=2, layer_norm=True),
     dict(summary="mean", bidirectional=True),
     dict(summary="max", conv_channels=(4, 5), conv_kernel_sizes=(4, 3)),
+    dict(summary="last", conv_channels=(4, 5), conv_kernel_sizes=(4, 3), conv_layout="stacked"),
     dict(summary="last", bidirectional=True, conv_channels=(3,), conv_kernel_sizes=5,
          standardize="timestep"),
 ])
