@@ -50,7 +50,8 @@ def main():
     X_test, y_test = make_sequences(n_test, rng)
 
     clf = LSTMSequenceClassifier(hidden_size=24, bidirectional=True, summary="mean",
-                                 conv_channels=(16,), conv_kernel_sizes=5, learning_rate_init=0.01, batch_size=64, max_iter=epochs,
+                                 conv_channels=(16,), conv_kernel_sizes=5, conv_layout="stacked",
+                                 learning_rate_init=0.01, batch_size=64, max_iter=epochs,
                                  n_iter_no_change=epochs, random_state=0, n_threads=1)
     start = time.perf_counter()
     clf.fit(X_train, y_train)
