@@ -42,9 +42,9 @@ DATASETS = {
 # input, the max of the LSTM outputs over valid steps next to the pooled conv
 # features. One setting for every data set, chosen on GunPoint (see
 # notes/lstm.md for the runs behind it).
-PARAMS = dict(hidden_size=8, summary="max", conv_channels=(32, 64, 32), conv_layout="parallel",
-              conv_kernel_sizes=(8, 5, 3), learning_rate_init=0.003, max_iter=200,
-              n_iter_no_change=200, batch_size=64, n_threads=1)
+PARAMS = {"hidden_size": 8, "summary": "max", "conv_channels": (32, 64, 32), "conv_layout": "parallel",
+              "conv_kernel_sizes": (8, 5, 3), "learning_rate_init": 0.003, "max_iter": 200,
+              "n_iter_no_change": 200, "batch_size": 64, "n_threads": 1}
 
 
 def export(data_dir):
@@ -109,7 +109,7 @@ def main():
     warnings.filterwarnings("ignore", message="Stochastic Optimizer")
     warnings.filterwarnings("ignore", message="Got batch_size")
     params = dict(PARAMS, max_iter=20) if args.quick else PARAMS
-    print(f"| data set | kind | n_train / n_test | seed | test accuracy | fit s | epochs |")
+    print("| data set | kind | n_train / n_test | seed | test accuracy | fit s | epochs |")
     print("|---|---|---|---|---|---|---|")
     summary = []
     for name in args.datasets:

@@ -16,11 +16,11 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from skneural._lstm import LSTMSequenceClassifier  # noqa: E402
+from skneural._lstm import LSTMSequenceClassifier
 
 CLASSES = ("sine", "square", "sawtooth")
 

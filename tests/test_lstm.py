@@ -25,17 +25,17 @@ def _ragged(n=40, n_features=2, seed=0, low=3, high=12):
     return X, y
 
 
-FAST = dict(hidden_size=6, max_iter=5, n_threads=1, random_state=0)
+FAST = {"hidden_size": 6, "max_iter": 5, "n_threads": 1, "random_state": 0}
 
 
 @pytest.mark.parametrize("params", [
-    dict(summary="last"),
-    dict(summary="last", bidirectional=True, num_layers=2, layer_norm=True),
-    dict(summary="mean", bidirectional=True),
-    dict(summary="max", conv_channels=(4, 5), conv_kernel_sizes=(4, 3)),
-    dict(summary="last", conv_channels=(4, 5), conv_kernel_sizes=(4, 3), conv_layout="stacked"),
-    dict(summary="last", bidirectional=True, conv_channels=(3,), conv_kernel_sizes=5,
-         standardize="timestep"),
+    {"summary": "last"},
+    {"summary": "last", "bidirectional": True, "num_layers": 2, "layer_norm": True},
+    {"summary": "mean", "bidirectional": True},
+    {"summary": "max", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3)},
+    {"summary": "last", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3), "conv_layout": "stacked"},
+    {"summary": "last", "bidirectional": True, "conv_channels": (3,), "conv_kernel_sizes": 5,
+         "standardize": "timestep"},
 ])
 def test_padding_is_invisible(params):
     X, y = _ragged()
@@ -72,7 +72,7 @@ def _lstm_oracle(lstm, x):
     H = lstm.hidden_size
     W_ih, W_hh = lstm.weight_ih_l0.detach().numpy(), lstm.weight_hh_l0.detach().numpy()
     b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy()
-    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))
     h, c = np.zeros(H), np.zeros(H)
     for x_t in x:
         z = W_ih @ x_t + W_hh @ h + b
@@ -147,8 +147,8 @@ def test_clipping_bounds_the_gradient_norm():
     rng = np.random.RandomState(0)
     X = 50.0 * rng.randn(40, 30, 1)  # unscaled inputs give large gradients
     y = (X[:, 0, 0] > 0).astype(int)
-    params = dict(hidden_size=8, max_iter=5, batch_size=10, standardize=None, n_threads=1,
-                  solver="sgd", learning_rate_init=0.1, random_state=0)
+    params = {"hidden_size": 8, "max_iter": 5, "batch_size": 10, "standardize": None, "n_threads": 1,
+                  "solver": "sgd", "learning_rate_init": 0.1, "random_state": 0}
     free = _gradient_norms(LSTMSequenceClassifier(**params, clip_grad_norm=None), X, y)
     clipped = _gradient_norms(LSTMSequenceClassifier(**params, clip_grad_norm=0.05), X, y)
     assert free.max() > 0.5  # the bound below is not vacuous
@@ -157,9 +157,9 @@ def test_clipping_bounds_the_gradient_norm():
 
 
 @pytest.mark.parametrize("params", [
-    dict(bidirectional=True),
-    dict(num_layers=2, dropout=0.1),
-    dict(num_layers=2, bidirectional=True, layer_norm=True, summary="mean"),
+    {"bidirectional": True},
+    {"num_layers": 2, "dropout": 0.1},
+    {"num_layers": 2, "bidirectional": True, "layer_norm": True, "summary": "mean"},
 ])
 def test_deep_and_bidirectional_variants_learn(params):
     # the label sits at the start of a noisy sequence: the net has to carry it to the end
