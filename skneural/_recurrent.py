@@ -1,0 +1,179 @@
+"""Torch modules for sequence classification: a masked conv front end and an LSTM stack.
+
+Every module takes zero-padded sequences ``x`` of shape ``(B, T, F)`` and the
+valid ``lengths`` ``(B,)``, and is written so that padding never changes an
+output: the LSTMs run on packed sequences, the convolutions re-zero padded
+steps after every block and normalize with statistics of valid steps only,
+and the summaries (last state, mean, max) look at valid steps only.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+SUMMARIES = ("last", "mean", "max")
+CONV_LAYOUTS = ("parallel", "stacked")
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """Batch norm over channels whose batch statistics skip padded steps.
+
+    In training the mean and (biased) variance are taken over the valid steps
+    of the batch; the running variance gets the unbiased ``m/(m-1)`` factor,
+    as in ``nn.BatchNorm1d`` (``momentum=None`` is its cumulative average).
+    In eval mode the running statistics are used, which involve no other
+    sample, so padding cannot leak in either way.
+    """
+
+    def forward(self, x, mask):  # x (B, C, T), mask (B, 1, T)
+        if not self.training:
+            return super().forward(x)
+        count = mask.sum()
+        mean = (x * mask).sum(dim=(0, 2)) / count  # (C,)
+        var = ((x - mean[:, None]).pow(2) * mask).sum(dim=(0, 2)) / count
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            unbiased = var * count / (count - 1) if count > 1 else var
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(unbiased, factor)
+        x = (x - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
+        return x * self.weight[:, None] + self.bias[:, None]
+
+
+class ConvFrontEnd(nn.Module):
+    """(Conv1d 'same' -> masked batch norm -> ReLU)*, the FCN blocks of LSTM-FCN."""
+
+    def __init__(self, n_in, channels, kernel_sizes):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for width, kernel in zip(channels, kernel_sizes):
+            self.convs.append(nn.Conv1d(n_in, width, int(kernel)))
+            self.norms.append(MaskedBatchNorm1d(width))
+            n_in = width
+        self.n_out = n_in
+
+    def forward(self, x, mask):  # x (B, T, F), mask (B, T) bool
+        mask = mask[:, None, :].to(x.dtype)  # (B, 1, T)
+        h = x.transpose(1, 2)  # (B, F, T)
+        for conv, norm in zip(self.convs, self.norms):
+            # 'same' padding, left-heavy for even kernels as in torch; padded
+            # steps are re-zeroed so every convolution sees exactly the zeros
+            # it would pad a lone sequence with
+            kernel = conv.kernel_size[0]
+            h = F.pad(h, ((kernel - 1) // 2, kernel // 2))
+            h = torch.relu(norm(conv(h), mask)) * mask
+        return h.transpose(1, 2)  # (B, T, C)
+
+
+def _set_forget_bias(lstm, value):
+    """Start the forget gates open (Jozefowicz et al., 2015); torch orders gates i, f, g, o."""
+    hidden = lstm.hidden_size
+    with torch.no_grad():
+        for name, param in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                param[hidden:2 * hidden].fill_(value)
+            elif name.startswith("bias_hh"):
+                param[hidden:2 * hidden].zero_()
+
+
+class LSTMSequenceNet(nn.Module):
+    """(LSTM -> [LayerNorm])* -> summary -> [Dropout] -> Linear, with optional conv blocks.
+
+    With conv blocks, the global average of their features over valid steps
+    joins the LSTM summary in front of the output layer. ``"parallel"`` is
+    LSTM-FCN's layout (the LSTM and the conv blocks both read the input);
+    ``"stacked"`` feeds the conv features to the LSTM instead.
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_size=64, num_layers=1,
+                 bidirectional=False, dropout=0.0, summary="last", conv_channels=(),
+                 conv_kernel_sizes=(), layer_norm=False, conv_layout="parallel"):
+        super().__init__()
+        self.summary = summary
+        self.conv_layout = conv_layout
+        self.conv = ConvFrontEnd(n_features, conv_channels, conv_kernel_sizes) if conv_channels else None
+        stacked = self.conv is not None and conv_layout == "stacked"
+        n_in = self.conv.n_out if stacked else n_features
+        directions = 2 if bidirectional else 1
+        self.lstms = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for _ in range(num_layers):
+            lstm = nn.LSTM(n_in, hidden_size, batch_first=True, bidirectional=bidirectional)
+            _set_forget_bias(lstm, 1.0)
+            self.lstms.append(lstm)
+            self.norms.append(nn.LayerNorm(directions * hidden_size) if layer_norm else nn.Identity())
+            n_in = directions * hidden_size
+        self.dropout = nn.Dropout(dropout)
+        n_summary = n_in + (self.conv.n_out if self.conv is not None else 0)
+        self.out = nn.Linear(n_summary, n_outputs)
+
+    @staticmethod
+    def _run(lstm, h, lengths, packed):
+        if not packed:
+            return lstm(h)[0]
+        seq = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(lstm(seq)[0], batch_first=True, total_length=h.shape[1])[0]
+
+    def _summarize(self, h, mask, lengths):  # h (B, T, D), mask (B, T)
+        if self.summary == "mean":
+            return (h * mask[..., None]).sum(dim=1) / lengths[:, None].to(h.dtype)
+        if self.summary == "max":
+            return h.masked_fill(~mask[..., None], float("-inf")).amax(dim=1)
+        # the forward direction ends at the last valid step, the backward one at step 0
+        last = h[torch.arange(h.shape[0], device=h.device), lengths - 1]  # (B, D)
+        if self.lstms[-1].bidirectional:
+            half = h.shape[2] // 2
+            last = torch.cat([last[:, :half], h[:, 0, half:]], dim=1)
+        return last
+
+    @torch.no_grad()
+    def refresh_norm_statistics(self, batches):
+        """Recompute the batch-norm running statistics from ``(x, lengths)`` batches.
+
+        Running averages taken during training lag behind the weights, and
+        with few steps per epoch the lag shows: a net with training loss
+        0.03 classified only 84% of its own (GunPoint) training set in eval
+        mode. Averaging the statistics over the data with the final weights
+        ("precise BN", Wu & Johnson 2021) removes that gap.
+        """
+        norms = [m for m in self.modules() if isinstance(m, MaskedBatchNorm1d)]
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches
+        self.train()
+        for x, lengths in batches:
+            n_steps = int(lengths.max())
+            mask = torch.arange(n_steps, device=x.device)[None, :] < lengths[:, None]
+            self.conv(x[:, :n_steps], mask)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        self.eval()
+
+    def forward(self, x, lengths):  # x (B, T, F), lengths (B,)
+        n_steps = x.shape[1]
+        packed = bool((lengths < n_steps).any())
+        if packed:  # a batch drawn from longer sequences may end early
+            n_steps = int(lengths.max())
+            x = x[:, :n_steps]
+            packed = bool((lengths < n_steps).any())
+        mask = torch.arange(n_steps, device=x.device)[None, :] < lengths[:, None]  # (B, T)
+        h, pooled = x, None
+        if self.conv is not None:
+            features = self.conv(x, mask)  # (B, T, C)
+            pooled = features.sum(dim=1) / lengths[:, None].to(x.dtype)  # padded steps are 0
+            if self.conv_layout == "stacked":
+                h = features
+        for i, (lstm, norm) in enumerate(zip(self.lstms, self.norms)):
+            if i > 0:
+                h = self.dropout(h)
+            h = norm(self._run(lstm, h, lengths, packed))  # (B, T, D)
+        summary = self.dropout(self._summarize(h, mask, lengths))  # (B, D)
+        if pooled is not None:
+            summary = torch.cat([summary, pooled], dim=1)
+        return self.out(summary)  # (B, n_outputs)

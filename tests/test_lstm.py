@@ -1,0 +1,227 @@
+"""LSTMSequenceClassifier: sklearn's checks, padding invisibility, clipping, variants."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+from skneural._lstm import LSTMSequenceClassifier
+
+
+# small and fast: sklearn fits dozens of tiny data sets; learning_rate_init=0.01 lets
+# 60 epochs reach the accuracy check_classifiers_train asks for
+@parametrize_with_checks([LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.01,
+                                                 n_threads=1, random_state=0)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def _ragged(n=40, n_features=2, seed=0, low=3, high=12):
+    """Variable-length sequences; the label is the sign of the first feature's sum."""
+    rng = np.random.RandomState(seed)
+    X = [rng.randn(rng.randint(low, high), n_features) for _ in range(n)]
+    y = np.array(["pos" if x[:, 0].sum() > 0 else "neg" for x in X])
+    return X, y
+
+
+FAST = {"hidden_size": 6, "max_iter": 5, "n_threads": 1, "random_state": 0}
+
+
+@pytest.mark.parametrize("params", [
+    {"summary": "last"},
+    {"summary": "last", "bidirectional": True, "num_layers": 2, "layer_norm": True},
+    {"summary": "mean", "bidirectional": True},
+    {"summary": "max", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3)},
+    {"summary": "last", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3), "conv_layout": "stacked"},
+    {"summary": "last", "bidirectional": True, "conv_channels": (3,), "conv_kernel_sizes": 5,
+         "standardize": "timestep"},
+])
+def test_padding_is_invisible(params):
+    X, y = _ragged()
+    clf = LSTMSequenceClassifier(**FAST, **params).fit(X, y)
+    batch = clf.predict_proba(X)
+    longest = int(np.argmax([len(x) for x in X]))
+    for i in range(8):
+        alone = clf.predict_proba([X[i]])
+        with_longer = clf.predict_proba([X[i], X[longest]])[:1]
+        np.testing.assert_allclose(alone, batch[i:i + 1], rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(alone, with_longer, rtol=1e-10, atol=1e-13)
+
+
+def test_equal_length_layouts_agree():
+    rng = np.random.RandomState(1)
+    X3 = rng.randn(30, 7, 2)
+    y = (X3[:, :, 1].mean(axis=1) > 0).astype(int)
+    ref = LSTMSequenceClassifier(**FAST).fit(X3, y).predict_proba(X3)
+    as_list = LSTMSequenceClassifier(**FAST).fit(list(X3), y).predict_proba(list(X3))
+    flat = LSTMSequenceClassifier(**FAST, input_shape=(7, 2)).fit(X3.reshape(30, 14), y)
+    np.testing.assert_array_equal(as_list, ref)
+    np.testing.assert_allclose(flat.predict_proba(X3.reshape(30, 14)), ref, rtol=1e-12)
+    assert flat.n_features_in_ == 14 and flat.n_channels_ == 2 and flat.n_timesteps_ == 7
+    # 2-D rows without input_shape are univariate sequences, the same as (n, T, 1)
+    X2 = X3[:, :, 0]
+    uni = LSTMSequenceClassifier(**FAST).fit(X2, y)
+    np.testing.assert_allclose(uni.predict_proba(X2), LSTMSequenceClassifier(**FAST).fit(
+        X2[:, :, None], y).predict_proba(X2[:, :, None]), rtol=1e-12)
+    assert uni.n_features_in_ == 7 and uni.n_channels_ == 1
+
+
+def _lstm_oracle(lstm, x):
+    """Textbook LSTM recursion in numpy: gates i, f, o, candidate g, C_t = f*C + i*g."""
+    H = lstm.hidden_size
+    W_ih, W_hh = lstm.weight_ih_l0.detach().numpy(), lstm.weight_hh_l0.detach().numpy()
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy()
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))
+    h, c = np.zeros(H), np.zeros(H)
+    for x_t in x:
+        z = W_ih @ x_t + W_hh @ h + b
+        i, f, g, o = sig(z[:H]), sig(z[H:2 * H]), np.tanh(z[2 * H:3 * H]), sig(z[3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    return h
+
+
+def test_last_state_matches_textbook_lstm_and_standardization():
+    X, y = _ragged(n=20, seed=3)
+    clf = LSTMSequenceClassifier(**FAST).fit(X, y)
+    steps = np.concatenate(X)
+    mean, std = steps.mean(axis=0), steps.std(axis=0)
+    np.testing.assert_allclose(clf._x_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(clf._x_scale, std, rtol=1e-12)
+    net = clf.module_
+    for x in X[:5]:
+        h = _lstm_oracle(net.lstms[0], (x - mean) / std)
+        logit = net.out.weight.detach().numpy() @ h + net.out.bias.detach().numpy()
+        expected = 1.0 / (1.0 + np.exp(-logit[0]))
+        np.testing.assert_allclose(clf.predict_proba([x])[0, 1], expected, rtol=1e-10)
+
+
+def test_standardize_makes_fit_invariant_to_feature_scale():
+    X, y = _ragged(n=30, seed=4)
+    scaled = [x * np.array([100.0, 0.01]) + np.array([5.0, -3.0]) for x in X]
+    for standardize, same in [("feature", True), ("timestep", True), (None, False)]:
+        a = LSTMSequenceClassifier(**FAST, standardize=standardize).fit(X, y).predict_proba(X)
+        b = LSTMSequenceClassifier(**FAST, standardize=standardize).fit(scaled, y)
+        close = np.allclose(a, b.predict_proba(scaled), rtol=1e-6, atol=1e-9)
+        assert close == same, standardize
+
+
+def test_masked_batch_norm_uses_valid_steps_only():
+    from skneural._recurrent import MaskedBatchNorm1d
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 6, dtype=torch.float64)
+    lengths = torch.tensor([6, 2, 4])
+    mask = (torch.arange(6)[None, :] < lengths[:, None])[:, None, :].double()
+    x = x * mask + 100.0 * (1 - mask)  # padding values must not matter
+    masked, plain = MaskedBatchNorm1d(4).double(), torch.nn.BatchNorm1d(4).double()
+    out = masked(x, mask)
+    valid = torch.cat([x[b, :, :n] for b, n in enumerate(lengths.tolist())], dim=1)  # (C, N)
+    expected = plain(valid.T).T
+    got = torch.cat([out[b, :, :n] for b, n in enumerate(lengths.tolist())], dim=1)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(masked.running_mean, plain.running_mean)
+    torch.testing.assert_close(masked.running_var, plain.running_var)
+
+
+def _gradient_norms(clf, X, y):
+    """Global gradient norm at every optimizer step of a fit."""
+    norms = []
+
+    def hook(optimizer, args, kwargs):
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+                 if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in grads]))))
+
+    handle = register_optimizer_step_pre_hook(hook)
+    try:
+        clf.fit(X, y)
+    finally:
+        handle.remove()
+    return np.array(norms)
+
+
+def test_clipping_bounds_the_gradient_norm():
+    rng = np.random.RandomState(0)
+    X = 50.0 * rng.randn(40, 30, 1)  # unscaled inputs give large gradients
+    y = (X[:, 0, 0] > 0).astype(int)
+    params = {"hidden_size": 8, "max_iter": 5, "batch_size": 10, "standardize": None, "n_threads": 1,
+                  "solver": "sgd", "learning_rate_init": 0.1, "random_state": 0}
+    free = _gradient_norms(LSTMSequenceClassifier(**params, clip_grad_norm=None), X, y)
+    clipped = _gradient_norms(LSTMSequenceClassifier(**params, clip_grad_norm=0.05), X, y)
+    assert free.max() > 0.5  # the bound below is not vacuous
+    assert len(clipped) == 20
+    assert clipped.max() <= 0.05 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("params", [
+    {"bidirectional": True},
+    {"num_layers": 2, "dropout": 0.1},
+    {"num_layers": 2, "bidirectional": True, "layer_norm": True, "summary": "mean"},
+])
+def test_deep_and_bidirectional_variants_learn(params):
+    # the label sits at the start of a noisy sequence: the net has to carry it to the end
+    rng = np.random.RandomState(0)
+    X = rng.randn(160, 8, 1)
+    y = (X[:, 0, 0] > 0).astype(int)
+    X[:, 0, 0] += np.where(y == 1, 1.0, -1.0)
+    clf = LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.02,
+                                 n_threads=1, random_state=0, **params)
+    clf.fit(X[:120], y[:120])
+    net = clf.module_
+    assert len(net.lstms) == params.get("num_layers", 1)
+    assert net.lstms[0].bidirectional == params.get("bidirectional", False)
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.score(X[120:], y[120:]) >= 0.9
+
+
+def test_string_labels_reproducibility_and_pickle():
+    import pickle
+
+    X, y = _ragged(n=30, seed=5)
+    a = LSTMSequenceClassifier(**FAST, conv_channels=(3,)).fit(X, y)
+    b = LSTMSequenceClassifier(**FAST, conv_channels=(3,)).fit(X, y)
+    assert set(a.predict(X)) <= {"neg", "pos"}
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
+    assert a.n_features_in_ == 2 and a.n_timesteps_ == max(len(x) for x in X)
+
+
+@pytest.mark.parametrize("X, match", [
+    ([np.ones((3, 2)), np.array([[1.0, np.nan]])], "NaN"),
+    ([np.ones((3, 2)), np.ones((0, 2))], "empty"),
+    ([np.ones((3, 2)), np.ones((4, 3))], "different numbers of features"),
+    ([np.ones((3, 2)), np.ones((4, 2, 1))], "3 dimensions"),
+    (np.ones((2, 0, 3)), "no time steps"),
+])
+def test_bad_sequences_raise(X, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMSequenceClassifier(**FAST).fit(X, [0, 1])
+
+
+def test_bad_shapes_and_parameters_raise():
+    X, y = _ragged(n=10)
+    clf = LSTMSequenceClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="3 features per time step"):
+        clf.predict([np.ones((4, 3))])
+    with pytest.raises(ValueError, match="input_shape"):
+        LSTMSequenceClassifier(**FAST, input_shape=(3, 3)).fit(np.ones((4, 10)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="input_shape"):
+        LSTMSequenceClassifier(**FAST, input_shape=(3, 0)).fit(np.ones((4, 10)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="conv_kernel_sizes"):
+        LSTMSequenceClassifier(**FAST, conv_channels=(2, 2), conv_kernel_sizes=(3,)).fit(X, y)
+
+
+def test_conv_batch_norm_statistics_come_from_the_final_weights():
+    X, y = _ragged(n=30, seed=6)
+    clf = LSTMSequenceClassifier(**FAST, conv_channels=(4,), conv_kernel_sizes=3).fit(X, y)
+    x, lengths = clf._inputs(clf._validate_X(X, reset=False), "cpu")
+    conv, norm = clf.module_.conv.convs[0], clf.module_.conv.norms[0]
+    with torch.no_grad():
+        z = conv(torch.nn.functional.pad(x.transpose(1, 2), (1, 1)))  # (B, C, T)
+    valid = torch.cat([z[b, :, :n] for b, n in enumerate(lengths.tolist())], dim=1)  # (C, N)
+    torch.testing.assert_close(norm.running_mean, valid.mean(dim=1))
+    torch.testing.assert_close(norm.running_var, valid.var(dim=1))
