@@ -179,11 +179,11 @@ class BaseNeuralEstimator(BaseEstimator):
                 self.module_ = module.to(device=device, dtype=self._dtype)
                 self._optimizer = None
                 self._reset_history()
-            train, val = self._split(X, y, sample_weight, rng, device)
+            train, val, rows = self._split(X, y, sample_weight, rng, device)
             if self.solver == "lbfgs":
                 train_lbfgs(self, train)
             else:
-                train_stochastic(self, train, val, incremental=incremental)
+                train_stochastic(self, train, val, incremental=incremental, rows=rows)
         return self
 
     def _reset_history(self):
@@ -211,32 +211,35 @@ class BaseNeuralEstimator(BaseEstimator):
         return None
 
     def _split(self, X, y, sample_weight, rng, device):
-        """Hold out ``validation_fraction`` of the rows when early stopping."""
-        val = None
+        """Hold out ``validation_fraction`` of the rows when early stopping.
+
+        Returns ``(train, val, rows)``: the training tuple covers all rows and
+        ``rows`` lists the training ones, so holding out a validation set
+        copies only the validation rows, never the training data.
+        """
+        val = rows = None
         if self.early_stopping and self.solver != "lbfgs":
-            arrays = [X, y] + ([sample_weight] if sample_weight is not None else [])
             try:
-                parts = train_test_split(*arrays, test_size=self.validation_fraction,
-                                         random_state=rng, stratify=self._stratify(y))
+                train_idx, val_idx = train_test_split(
+                    np.arange(X.shape[0]), test_size=self.validation_fraction,
+                    random_state=rng, stratify=self._stratify(y))
             except ValueError as exc:
                 raise ValueError(
                     f"Cannot hold out validation_fraction={self.validation_fraction} of "
                     f"{X.shape[0]} samples for early stopping ({exc}). Increase "
                     "validation_fraction, add data, or set early_stopping=False."
                 ) from exc
-            X, X_val, y, y_val = parts[:4]
-            w_val = None
-            if sample_weight is not None:
-                sample_weight, w_val = parts[4], parts[5]
-            if X_val.shape[0] < 2:
+            if len(val_idx) < 2:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            val = (self._inputs(X_val, device), self._target_tensor(y_val, device),
+            w_val = None if sample_weight is None else sample_weight[val_idx]
+            val = (self._inputs(X[val_idx], device), self._target_tensor(y[val_idx], device),
                    None if w_val is None else as_tensor(w_val, self._dtype, device))
+            rows = torch.as_tensor(train_idx, device=device)
         weight = None if sample_weight is None else as_tensor(sample_weight, self._dtype, device)
-        return (self._inputs(X, device), self._target_tensor(y, device), weight), val
+        return (self._inputs(X, device), self._target_tensor(y, device), weight), val, rows
 
     # ---------------------------------------------------------------- predict
     def _inference_device(self):

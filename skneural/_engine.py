@@ -203,7 +203,7 @@ def _trigger_stopping(est, optimizer):
     return True
 
 
-def train_stochastic(est, train, val=None, incremental=False):
+def train_stochastic(est, train, val=None, incremental=False, rows=None):
     """Run mini-batch epochs on ``est.module_``.
 
     Parameters
@@ -218,6 +218,9 @@ def train_stochastic(est, train, val=None, incremental=False):
         Validation data; its presence switches early stopping on.
     incremental : bool
         One epoch with the existing optimizer (``partial_fit``).
+    rows : LongTensor or None
+        The rows of ``train`` to train on (the rest is the validation set);
+        ``None`` uses them all.
     """
     module = est.module_
     inputs, target, weight = train
@@ -225,7 +228,7 @@ def train_stochastic(est, train, val=None, incremental=False):
         est._optimizer = make_optimizer(est, module)
     optimizer = est._optimizer
     early_stopping = val is not None
-    n_samples = target.shape[0]
+    n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = resolve_batch_size(est.batch_size, n_samples)
     clip = getattr(est, "clip_grad_norm", None)
     device = target.device
@@ -255,6 +258,8 @@ def train_stochastic(est, train, val=None, incremental=False):
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
                 idx = order[start:stop] if order is not None else slice(start, stop)
+                if rows is not None:
+                    idx = rows[idx]
                 batch_weight = None if weight is None else weight[idx]
                 norm = (stop - start) if weight is None else float(batch_weight.sum())
                 if manual is not None:
