@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
 from ._docs import fill_doc
@@ -36,8 +37,13 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
 
     Pass it as ``scoring=log_likelihood_scorer`` to ``GridSearchCV`` or
     ``cross_validate`` to select models by held-out likelihood instead of the
-    R^2 of their conditional mean (``score``).
+    R^2 of their conditional mean (``score``). Works on a fitted
+    ``MixtureDensityRegressor`` and on a ``Pipeline`` ending in one (the
+    rows go through the pipeline's transformers first).
     """
+    if isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
     return float(np.average(estimator.log_likelihood(X, y), weights=sample_weight))
 
 

@@ -10,6 +10,8 @@ import torch
 from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
@@ -273,14 +275,17 @@ def test_early_stopping_monitors_validation_log_likelihood():
 
 def test_log_likelihood_scorer_selects_the_mixture_r2_cannot():
     X, y = two_branches(200)
-    grid = {"n_components": [1, 2]}
-    base = MixtureDensityRegressor(**{**FAST, "max_iter": 100, "learning_rate_init": 0.01})
-    by_likelihood = GridSearchCV(base, grid, cv=2, scoring=log_likelihood_scorer).fit(X, y)
-    assert by_likelihood.best_params_ == {"n_components": 2}
+    X = 100 * X + 5                                     # the pipeline's scaler undoes this
+    grid = {"mixturedensityregressor__n_components": [1, 2]}
+    pipe = make_pipeline(StandardScaler(), MixtureDensityRegressor(
+        **{**FAST, "max_iter": 100, "learning_rate_init": 0.01}))
+    by_likelihood = GridSearchCV(pipe, grid, cv=2, scoring=log_likelihood_scorer).fit(X, y)
+    assert by_likelihood.best_params_ == {"mixturedensityregressor__n_components": 2}
     scores = by_likelihood.cv_results_["mean_test_score"]
     assert scores[1] > scores[0] + 1.0
     best = by_likelihood.best_estimator_
-    assert log_likelihood_scorer(best, X, y) == pytest.approx(best.log_likelihood(X, y).mean())
+    expected = best[-1].log_likelihood(best[0].transform(X), y).mean()
+    assert log_likelihood_scorer(best, X, y) == pytest.approx(expected, rel=1e-12)
 
 
 def test_float32_inputs_train_in_float32():
