@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPRegressor
 from skneural._mdn import MixtureDensityRegressor
@@ -73,20 +74,21 @@ PROBLEMS = {
     "bishop": (bishop_problem, bishop_bayes_nll),
 }
 
+# Full-batch L-BFGS (sklearn's solver="lbfgs") converges far better than Adam on
+# these 2,500-point problems; the L2 strength was chosen on seed 0 of each problem.
 MDN_PARAMS = {
-    "seed": dict(n_components=5, hidden_layer_sizes=(64, 64), learning_rate_init=3e-3,
-                 max_iter=1000, early_stopping=True, n_iter_no_change=50, tol=0.0),
-    "bishop": dict(n_components=10, hidden_layer_sizes=(64, 64), learning_rate_init=3e-3,
-                   max_iter=1000, early_stopping=True, n_iter_no_change=50, tol=0.0),
+    "seed": dict(n_components=5, hidden_layer_sizes=(32, 32), solver="lbfgs", alpha=1.0,
+                 max_iter=2000, tol=0.0),
+    "bishop": dict(n_components=10, hidden_layer_sizes=(32, 32), solver="lbfgs", alpha=0.3,
+                   max_iter=2000, tol=0.0),
 }
 
 
 def gaussian_mlp_nll(X, y, X_test, y_test, seed, quick):
     """MLPRegressor's mean with the residual variance of a held-out tenth: a Gaussian NLL."""
     n_fit = int(0.9 * len(y))
-    mlp = MLPRegressor(hidden_layer_sizes=(64, 64), activation="tanh", learning_rate_init=3e-3,
-                       max_iter=60 if quick else 1000, early_stopping=True,
-                       n_iter_no_change=50, tol=0.0, random_state=seed)
+    mlp = MLPRegressor(hidden_layer_sizes=(32, 32), activation="tanh", solver="lbfgs",
+                       max_iter=100 if quick else 2000, tol=0.0, random_state=seed)
     mlp.fit(X[:n_fit], y[:n_fit])
     var = np.mean((y[n_fit:] - mlp.predict(X[n_fit:])) ** 2)
     resid = y_test - mlp.predict(X_test)
@@ -98,9 +100,11 @@ def run(name, seed, quick):
     rng = np.random.RandomState(seed)
     X, y = make(N_TRAIN, rng)
     X_test, y_test = make(N_TEST, rng)
+    scaler = StandardScaler().fit(X)        # tanh units want inputs of unit scale
+    X, X_test = scaler.transform(X), scaler.transform(X_test)
     params = dict(MDN_PARAMS[name], random_state=seed)
     if quick:
-        params["max_iter"] = 60
+        params["max_iter"] = 100
     start = time.perf_counter()
     mdn = MixtureDensityRegressor(**params).fit(X, y)
     fit_s = time.perf_counter() - start
@@ -112,7 +116,7 @@ def run(name, seed, quick):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="60 epochs, one seed (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="100 iterations, one seed (smoke run)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     args = parser.parse_args()

@@ -148,25 +148,29 @@ def mixture_log_density(t, weights, means, stds):
         return logsumexp(np.log(weights)[:, None] + log_normal, axis=-1)
 
 
-def mixture_mode(weights, means, stds, n_iter=100):
+def mixture_mode(weights, means, stds, n_iter=100, chunk=4096):
     """The most probable point of each row's mixture.
 
     Runs the Gaussian-mixture mean-shift fixed point (Carreira-Perpinan 2000)
     from every component mean; each start climbs to a local mode, and the
-    mode with the highest density wins.
+    mode with the highest density wins. Rows go in chunks, as the iteration
+    holds ``(rows, K, K, D)`` arrays.
     """
+    if weights.shape[0] > chunk:
+        return np.concatenate([
+            mixture_mode(weights[s:s + chunk], means[s:s + chunk], stds[s:s + chunk], n_iter)
+            for s in range(0, weights.shape[0], chunk)])
     precision = 1.0 / stds ** 2                                             # (n, K, D)
+    log_norm = np.log(np.maximum(weights, 1e-300)) - np.log(stds).sum(-1)   # (n, K)
     x = means.copy()                                                        # (n, M=K, D)
     for _ in range(n_iter):
         z = (x[:, :, None, :] - means[:, None]) / stds[:, None]              # (n, M, K, D)
-        log_r = np.log(np.maximum(weights, 1e-300))[:, None] - 0.5 * (z ** 2).sum(-1) \
-            - np.log(stds).sum(-1)[:, None]
-        r = np.exp(log_r - log_r.max(axis=-1, keepdims=True))               # (n, M, K)
-        num = np.einsum("nmk,nkd->nmd", r, precision * means)
-        x = num / np.einsum("nmk,nkd->nmd", r, precision)
+        log_r = log_norm[:, None] - 0.5 * (z ** 2).sum(-1)                  # (n, M, K)
+        r = np.exp(log_r - log_r.max(axis=-1, keepdims=True))
+        x = (np.einsum("nmk,nkd->nmd", r, precision * means)
+             / np.einsum("nmk,nkd->nmd", r, precision))
     density = mixture_log_density(x, weights, means, stds)                  # (n, M)
-    best = density.argmax(axis=1)
-    return x[np.arange(x.shape[0]), best]
+    return x[np.arange(x.shape[0]), density.argmax(axis=1)]
 
 
 def mixture_sample(weights, means, stds, n_samples, rng):

@@ -121,6 +121,9 @@ def test_mixture_mode_matches_grid_argmax():
         density = sum(w * stats.norm.pdf(grid, m, s)
                       for w, m, s in zip(weights[i], means[i, :, 0], stds[i, :, 0]))
         assert mode[i] == pytest.approx(grid[density.argmax()], abs=1e-4)
+    chunked = mixture_mode(np.repeat(weights, 3, 0), np.repeat(means, 3, 0),
+                           np.repeat(stds, 3, 0), chunk=2)
+    np.testing.assert_allclose(chunked[::3, 0], mode)
 
 
 def test_mixture_quantile_inverts_the_cdf():
