@@ -77,10 +77,10 @@ PROBLEMS = {
 # Full-batch L-BFGS (sklearn's solver="lbfgs") converges far better than Adam on
 # these 2,500-point problems; the L2 strength was chosen on seed 0 of each problem.
 MDN_PARAMS = {
-    "seed": dict(n_components=5, hidden_layer_sizes=(32, 32), solver="lbfgs", alpha=1.0,
-                 max_iter=2000, tol=0.0),
-    "bishop": dict(n_components=10, hidden_layer_sizes=(32, 32), solver="lbfgs", alpha=0.3,
-                   max_iter=2000, tol=0.0),
+    "seed": {"n_components": 5, "hidden_layer_sizes": (32, 32), "solver": "lbfgs", "alpha": 1.0,
+                 "max_iter": 2000, "tol": 0.0},
+    "bishop": {"n_components": 10, "hidden_layer_sizes": (32, 32), "solver": "lbfgs", "alpha": 0.3,
+                   "max_iter": 2000, "tol": 0.0},
 }
 
 
@@ -110,9 +110,9 @@ def run(name, seed, quick):
     mdn = MixtureDensityRegressor(**params).fit(X, y)
     fit_s = time.perf_counter() - start
     mdn_nll = -float(mdn.log_likelihood(X_test, y_test).mean())
-    return dict(problem=name, seed=seed, bayes=bayes_nll,
-                mdn=mdn_nll, mlp=gaussian_mlp_nll(X, y, X_test, y_test, seed, quick),
-                r2=mdn.score(X_test, y_test), epochs=mdn.n_iter_, fit_s=fit_s)
+    return {"problem": name, "seed": seed, "bayes": bayes_nll,
+                "mdn": mdn_nll, "mlp": gaussian_mlp_nll(X, y, X_test, y_test, seed, quick),
+                "r2": mdn.score(X_test, y_test), "epochs": mdn.n_iter_, "fit_s": fit_s}
 
 
 def main():

@@ -19,14 +19,14 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
-from skneural import MLPRegressor  # noqa: E402
-from skneural._mdn import MixtureDensityRegressor  # noqa: E402
+from skneural import MLPRegressor
+from skneural._mdn import MixtureDensityRegressor
 
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output",
                       "mdn_inverse_problem.png")
@@ -54,7 +54,7 @@ def main(quick=False):
 
     x_grid = np.linspace(X.min(), X.max(), 300).reshape(-1, 1)
     xs_grid = scaler.transform(x_grid)
-    weights, means, stds = mdn.predict_mixture(xs_grid)
+    weights, means, _ = mdn.predict_mixture(xs_grid)
     y_grid = np.linspace(-12, 12, 300)
     log_density = mdn.log_likelihood(np.repeat(xs_grid, y_grid.size, axis=0),
                                      np.tile(y_grid, x_grid.shape[0]))

@@ -245,8 +245,8 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
         return module
 
     def _mixture_kwargs(self):
-        return dict(n_components=self.n_components, covariance_type=self.covariance_type,
-                    std_transform=self.std_transform, min_std=self.min_std)
+        return {"n_components": self.n_components, "covariance_type": self.covariance_type,
+                    "std_transform": self.std_transform, "min_std": self.min_std}
 
     def _data_loss(self, raw, target, weight):
         # the constant Jacobian term changes no gradient; it puts loss_curve_ in

@@ -175,7 +175,7 @@ def mixture_mode(weights, means, stds, n_iter=100, chunk=4096):
 
 def mixture_sample(weights, means, stds, n_samples, rng):
     """Draw ``n_samples`` points from each row's mixture: -> (n, n_samples, D)."""
-    n, K, D = means.shape
+    n, _, D = means.shape
     u = rng.uniform(size=(n, n_samples, 1))
     component = (u > np.cumsum(weights, axis=1)[:, None, :-1]).sum(axis=-1)  # (n, n_samples)
     rows = np.arange(n)[:, None]

@@ -25,7 +25,7 @@ from skneural._mdn_density import (
 )
 
 torch.set_num_threads(1)
-FAST = dict(hidden_layer_sizes=(16,), max_iter=60, random_state=0)
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 60, "random_state": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +72,8 @@ def test_nll_and_gradient_match_mixture_same_family(extreme, covariance_type, st
                                                     min_std, weighted):
     raw, target, weight, K = random_problem(extreme, covariance_type, seed=1)
     weight = weight if weighted else None
-    kw = dict(n_components=K, covariance_type=covariance_type, std_transform=std_transform,
-              min_std=min_std)
+    kw = {"n_components": K, "covariance_type": covariance_type, "std_transform": std_transform,
+              "min_std": min_std}
     raw_a = raw.clone().requires_grad_(True)
     ours = mixture_nll(raw_a, target, weight, **kw)
     (grad_ours,) = torch.autograd.grad(ours, raw_a)
@@ -103,7 +103,7 @@ def test_float32_nll_agrees_with_float64_on_extreme_inputs():
     raw, target, _, K = random_problem(True, "diag", seed=2)
     raw[:, K + K * 3:] = raw[:, K + K * 3:].clamp(min=-12)   # sigma >= 6e-6, float32's range
     target = target / 100
-    kw = dict(n_components=K, covariance_type="diag", std_transform="exp", min_std=0.0)
+    kw = {"n_components": K, "covariance_type": "diag", "std_transform": "exp", "min_std": 0.0}
     nll64 = mixture_nll(raw, target, **kw)
     nll32 = mixture_nll(raw.float(), target.float(), **kw)
     assert torch.isfinite(nll32)
