@@ -1,0 +1,425 @@
+"""Mixture density network (Bishop, PRML 5.6) as an sklearn regressor."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_array
+
+from ._docs import fill_doc
+from ._mdn_density import (
+    STD_TRANSFORMS,
+    mixture_log_prob,
+    mixture_mean,
+    mixture_mode,
+    mixture_nll,
+    mixture_quantile,
+    mixture_sample,
+    n_raw_outputs,
+    split_raw,
+)
+from ._mlp import _BaseMLP
+from ._networks import MLP, init_weights
+from ._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    check_random_state,
+    column_or_1d,
+)
+
+
+def log_likelihood_scorer(estimator, X, y, sample_weight=None):
+    """Mean log-likelihood ``(1/n) sum_i log p(y_i | x_i)`` in nats, higher is better.
+
+    Pass it as ``scoring=log_likelihood_scorer`` to ``GridSearchCV`` or
+    ``cross_validate`` to select models by held-out likelihood instead of the
+    R^2 of their conditional mean (``score``). Works on a fitted
+    ``MixtureDensityRegressor`` and on a ``Pipeline`` ending in one (the
+    rows go through the pipeline's transformers first).
+    """
+    if isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    return float(np.average(estimator.log_likelihood(X, y), weights=sample_weight))
+
+
+@fill_doc
+class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
+    """Mixture density network: a neural conditional density estimator.
+
+    An MLP maps ``x`` to the parameters of a Gaussian mixture over the
+    targets (Bishop, PRML 5.6)::
+
+        p(t | x) = sum_k pi_k(x) N(t | mu_k(x), diag(sigma_k(x)^2))
+
+    with ``pi`` from a softmax, ``mu`` linear and ``sigma`` from ``exp`` (or
+    a softplus), and is trained on the negative log-likelihood, computed with
+    log-sum-exp. Where one ``x`` has several plausible targets (inverse
+    problems), a least-squares network averages the branches; the mixture
+    keeps each one. Targets are standardized internally and every density
+    this class reports is transformed back to the target's own units.
+
+    Parameters
+    ----------
+    n_components : int, default=5
+        Number of mixture components ``K``.
+
+    covariance_type : {"diag", "spherical"}, default="diag"
+        ``"spherical"`` is Bishop's ``sigma_k^2 I`` (one width per component,
+        shared by all outputs); ``"diag"`` gives each output its own width.
+        Identical for a single output.
+
+    std_transform : {"exp", "softplus"}, default="exp"
+        Map from the network's raw output to ``sigma``: Bishop's ``exp``, or
+        ``softplus``, which grows linearly and so tolerates larger steps.
+
+    min_std : float, default=1e-3
+        Floor added to every ``sigma``, in units of the standardized target
+        (a fraction of the target's standard deviation). It stops a component
+        collapsing onto one training point, where the likelihood is unbounded.
+
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(64, 64)
+        Width of each hidden layer.
+
+    activation : {"tanh", "relu", "identity", "logistic", "leaky_relu", "elu", \
+"gelu", "silu", "softplus"}, default="tanh"
+        Hidden-layer activation (Bishop's MDN uses tanh).
+
+    {engine_parameters}
+
+    dropout : float or list of float, default=0.0
+        Inverted-dropout rate after each hidden activation. Off in ``predict``.
+
+    batch_norm : bool, default=False
+        Shorthand for ``normalization="batch"``.
+
+    normalization : {"batch", "layer"} or None, default=None
+        Normalization after each hidden affine map, before the activation.
+
+    init : {"auto", "glorot_uniform", "he_normal", "normal"}, default="auto"
+        Weight initialisation.
+
+    scale_target : bool, default=True
+        Standardize the targets before training. The densities, samples and
+        predictions are always reported in the target's units.
+
+    Attributes
+    ----------
+    {engine_attributes}
+
+    n_outputs_ : int
+        Number of target columns ``D``.
+
+    Notes
+    -----
+    ``loss_`` and ``loss_curve_`` are the training negative log-likelihood
+    per sample in nats *in the target's units* (the log-Jacobian of the
+    internal standardization is included), plus the L2 penalty; with early
+    stopping, ``validation_scores_`` are the mean validation log-likelihood.
+
+    See Also
+    --------
+    MLPRegressor : Least-squares regression, one prediction per input.
+    log_likelihood_scorer : Select models by held-out log-likelihood.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneural._mdn import MixtureDensityRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.uniform(-10.5, 10.5, 500)
+    >>> X = (7 * np.sin(0.75 * y) + 0.5 * y + rng.normal(size=500)).reshape(-1, 1)
+    >>> mdn = MixtureDensityRegressor(n_components=3, max_iter=50, random_state=0).fit(X, y)
+    >>> weights, means, stds = mdn.predict_mixture(X[:2])
+    >>> weights.shape, means.shape, stds.shape
+    ((2, 3), (2, 3, 1), (2, 3, 1))
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"diag", "spherical"})],
+        "std_transform": [StrOptions(set(STD_TRANSFORMS))],
+        "min_std": [Interval(Real, 0, None, closed="left")],
+        "scale_target": ["boolean"],
+    }
+
+    def __init__(self, n_components=5, *, covariance_type="diag", std_transform="exp",
+                 min_std=1e-3, hidden_layer_sizes=(64, 64), activation="tanh", solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
+                 normalization=None, init="auto", clip_grad_norm=None, device="cpu",
+                 n_threads=None, scale_target=True):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
+            normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
+            device=device, n_threads=n_threads,
+        )
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.std_transform = std_transform
+        self.min_std = min_std
+        self.scale_target = scale_target
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the mixture density network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MixtureDensityRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``X, y``, keeping the optimizer state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MixtureDensityRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _validate_Xy(self, X, y, reset):
+        X, y = super()._validate_Xy(X, y, reset)
+        return X, np.asarray(y, dtype=X.dtype)
+
+    def _validate_targets(self, y, reset, sample_weight=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if reset:
+            self.n_outputs_ = y.shape[1]
+            # weighted moments, so weights of 2 act exactly like duplicated rows
+            mean = np.average(y, axis=0, weights=sample_weight)
+            var = np.average((y - mean) ** 2, axis=0, weights=sample_weight)
+            if self.covariance_type == "spherical":
+                # one scale for all outputs keeps sigma^2 I isotropic in the target's units
+                var = np.full_like(var, var.mean())
+            std = np.sqrt(var)
+            if not self.scale_target:
+                mean, std = np.zeros_like(mean), np.ones_like(std)
+            self._y_mean = mean
+            self._y_scale = np.where(std > 0, std, 1.0)
+            # log|dz/dy| of the standardization: log p(y) = log p(z) - sum_d log s_d
+            self._log_jacobian = float(np.log(self._y_scale).sum())
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs but the model was fitted on "
+                             f"{self.n_outputs_}.")
+        return (y - self._y_mean) / self._y_scale
+
+    def _build_module(self, n_features):
+        n_raw = n_raw_outputs(self.n_components, self.n_outputs_, self.covariance_type)
+        module = MLP(n_features, self._hidden_sizes(), n_raw, activation=self.activation,
+                     normalization=self._normalization(), dropout=self.dropout)
+        init_weights(module, self.init, self.activation)
+        return module
+
+    def _mixture_kwargs(self):
+        return {"n_components": self.n_components, "covariance_type": self.covariance_type,
+                    "std_transform": self.std_transform, "min_std": self.min_std}
+
+    def _data_loss(self, raw, target, weight):
+        # the constant Jacobian term changes no gradient; it puts loss_curve_ in
+        # the target's units, comparable across scalings and with the literature
+        return mixture_nll(raw, target, weight, **self._mixture_kwargs()) + self._log_jacobian
+
+    def _log_prob_from_raw(self, raw, y_scaled):
+        """Per-row ``log p(y | x)`` in the target's units, from raw outputs (float64)."""
+        kw = self._mixture_kwargs()
+        params = split_raw(raw, kw["n_components"], self.n_outputs_, kw["covariance_type"],
+                           kw["std_transform"], kw["min_std"])
+        target = torch.as_tensor(y_scaled, dtype=raw.dtype, device=raw.device)
+        return (mixture_log_prob(*params, target) - self._log_jacobian).numpy()
+
+    def _validation_score(self, module, inputs, target, weight):
+        raw = self._validation_output(module, inputs)
+        log_prob = self._log_prob_from_raw(raw, target.to("cpu", torch.float64))
+        w = None if weight is None else weight.cpu().numpy()
+        return float(np.average(log_prob, weights=w))
+
+    # -------------------------------------------------------------- predict
+    def _mixture_from_raw(self, raw):
+        log_weights, means, log_std = split_raw(raw, self.n_components, self.n_outputs_,
+                                                self.covariance_type, self.std_transform,
+                                                self.min_std)
+        weights = log_weights.exp().numpy()
+        means = means.numpy() * self._y_scale + self._y_mean
+        stds = np.exp(log_std.numpy()) * self._y_scale              # broadcasts (n, K, 1)
+        return weights, means, np.broadcast_to(stds, means.shape).copy()
+
+    def _squeeze(self, values):
+        """Drop the output axis for single-output models, like ``predict``."""
+        return values[..., 0] if self.n_outputs_ == 1 else values
+
+    def predict_mixture(self, X):
+        """Parameters of the predictive mixture ``p(t | x)`` in the target's units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_components)
+            Mixing coefficients ``pi_k(x)``; each row sums to one.
+        means : ndarray of shape (n_samples, n_components, n_outputs)
+            Component means ``mu_k(x)``.
+        stds : ndarray of shape (n_samples, n_components, n_outputs)
+            Component standard deviations per output (equal across outputs
+            for ``covariance_type="spherical"``).
+        """
+        return self._mixture_from_raw(self._predict_raw(X))
+
+    def predict(self, X):
+        """Conditional mean ``E[t | x] = sum_k pi_k(x) mu_k(x)``.
+
+        The least-squares prediction, so ``score`` is the R^2 of the mean.
+        See :meth:`predict_mode` for the most probable value instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        weights, means, _ = self.predict_mixture(X)
+        return self._squeeze(mixture_mean(weights, means))
+
+    def predict_mode(self, X):
+        """Most probable target, ``argmax_t p(t | x)``.
+
+        For multi-valued (inverse) problems this picks the dominant branch
+        where the mean would fall between branches. Found by mean-shift from
+        every component mean; exact up to the fixed point's convergence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return self._squeeze(mixture_mode(*self.predict_mixture(X)))
+
+    def predict_quantile(self, X, quantiles=0.5):
+        """Quantiles of each output's marginal predictive distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        quantiles : float or array-like of float in (0, 1), default=0.5
+
+        Returns
+        -------
+        q : ndarray
+            Shape of ``predict`` for a scalar ``quantiles``; otherwise
+            ``(n_samples, n_quantiles)`` or ``(n_samples, n_quantiles, n_outputs)``.
+        """
+        q = np.asarray(quantiles, dtype=np.float64)
+        if q.ndim > 1 or not np.all((q > 0) & (q < 1)):
+            raise ValueError(f"quantiles must be a float or 1-D array of floats in (0, 1), "
+                             f"got {quantiles!r}.")
+        mixture = self.predict_mixture(X)
+        out = np.stack([mixture_quantile(qi, *mixture) for qi in np.atleast_1d(q)], axis=1)
+        out = self._squeeze(out)
+        return out[:, 0] if q.ndim == 0 else out
+
+    def predict_interval(self, X, coverage=0.9):
+        """Central prediction interval per output, from the predictive quantiles.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coverage : float in (0, 1), default=0.9
+            Probability mass between the bounds: the interval runs from the
+            ``(1 - coverage) / 2`` to the ``(1 + coverage) / 2`` quantile.
+
+        Returns
+        -------
+        lower, upper : ndarrays of the shape of ``predict``
+        """
+        if not (isinstance(coverage, Real) and 0 < coverage < 1):
+            raise ValueError(f"coverage must be a float in (0, 1), got {coverage!r}.")
+        q = self.predict_quantile(X, [(1 - coverage) / 2, (1 + coverage) / 2])
+        return q[:, 0], q[:, 1]
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw targets from ``p(t | x)`` for every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+        n_samples : int, default=1
+            Draws per row.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        t : ndarray of shape (n_rows, n_samples) or (n_rows, n_samples, n_outputs)
+        """
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        return self._squeeze(mixture_sample(*self.predict_mixture(X), int(n_samples), rng))
+
+    def log_likelihood(self, X, y):
+        """Per-sample log density ``log p(y_i | x_i)`` in nats, in the target's units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            Average it (or use :func:`log_likelihood_scorer`) for the mean
+            log-likelihood; its negative is the test NLL.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if y.shape != (X.shape[0], self.n_outputs_):
+            raise ValueError(f"y must have shape ({X.shape[0]}, {self.n_outputs_}) to match "
+                             f"X and the fitted outputs, got {y.shape}.")
+        raw = self._raw_output(X)
+        return self._log_prob_from_raw(raw, (y - self._y_mean) / self._y_scale)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

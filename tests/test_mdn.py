@@ -1,0 +1,321 @@
+"""MixtureDensityRegressor: the likelihood against torch.distributions, the
+predictive mixture against direct computation, and sklearn's own checks."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
+
+from skneural._mdn import MixtureDensityRegressor, log_likelihood_scorer
+from skneural._mdn_density import (
+    mixture_mode,
+    mixture_nll,
+    mixture_quantile,
+    mixture_sample,
+    n_raw_outputs,
+)
+
+torch.set_num_threads(1)
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 60, "random_state": 0}
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+# ------------------------------------------------------------- the likelihood
+def oracle_nll(raw, target, weight, K, covariance_type, std_transform, min_std):
+    """The same NLL built from torch.distributions, from an independent split of ``raw``."""
+    B, D = target.shape
+    S = 1 if covariance_type == "spherical" else D
+    logits = raw[:, :K]
+    loc = raw[:, K:K + K * D].reshape(B, K, D)
+    a = raw[:, K + K * D:].reshape(B, K, S)
+    link = torch.exp if std_transform == "exp" else torch.nn.functional.softplus
+    scale = (link(a) + min_std).expand(B, K, D)
+    mixture = MixtureSameFamily(Categorical(logits=logits), Independent(Normal(loc, scale), 1))
+    nll = -mixture.log_prob(target)
+    return nll.mean() if weight is None else (nll * weight).sum() / weight.sum()
+
+
+def random_problem(extreme, covariance_type, seed, B=64, K=4, D=3):
+    gen = torch.Generator().manual_seed(seed)
+    P = n_raw_outputs(K, D, covariance_type)
+    raw = torch.randn(B, P, generator=gen, dtype=torch.float64)
+    target = torch.randn(B, D, generator=gen, dtype=torch.float64)
+    if extreme:
+        raw[:, :K] *= 300.0                                     # near one-hot mixing weights
+        raw[:, K + K * D:] = -25.0 + 5.0 * raw[:, K + K * D:]   # sigma down to ~1e-17 under exp
+        target = target * 1e3                                    # targets far from every mean
+    weight = torch.rand(B, generator=gen, dtype=torch.float64)
+    return raw, target, weight, K
+
+
+@pytest.mark.parametrize("extreme", [False, True])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("std_transform", ["exp", "softplus"])
+@pytest.mark.parametrize("min_std", [0.0, 1e-3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_and_gradient_match_mixture_same_family(extreme, covariance_type, std_transform,
+                                                    min_std, weighted):
+    raw, target, weight, K = random_problem(extreme, covariance_type, seed=1)
+    weight = weight if weighted else None
+    kw = {"n_components": K, "covariance_type": covariance_type, "std_transform": std_transform,
+              "min_std": min_std}
+    raw_a = raw.clone().requires_grad_(True)
+    ours = mixture_nll(raw_a, target, weight, **kw)
+    (grad_ours,) = torch.autograd.grad(ours, raw_a)
+    raw_b = raw.clone().requires_grad_(True)
+    theirs = oracle_nll(raw_b, target, weight, K, covariance_type, std_transform, min_std)
+    (grad_theirs,) = torch.autograd.grad(theirs, raw_b)
+
+    assert torch.isfinite(ours) and torch.isfinite(grad_ours).all()
+    torch.testing.assert_close(ours, theirs, rtol=1e-10, atol=0)
+    torch.testing.assert_close(grad_ours, grad_theirs, rtol=1e-8, atol=1e-12)
+
+
+def test_nll_is_finite_where_the_naive_sum_underflows():
+    # one component, target 40 sigma away: N(t) = exp(-800) underflows to 0 in
+    # float64, so -log(sum_k pi_k N_k) is inf, but log-sum-exp stays exact
+    mu, log_sigma, t = 0.0, math.log(0.5), 20.0
+    raw = torch.tensor([[0.0, mu, log_sigma]], dtype=torch.float64)
+    target = torch.tensor([[t]], dtype=torch.float64)
+    naive = -torch.log(torch.exp(torch.distributions.Normal(mu, 0.5).log_prob(target)))
+    assert torch.isinf(naive).all()
+    nll = mixture_nll(raw, target, n_components=1, covariance_type="diag")
+    expected = 0.5 * ((t - mu) / 0.5) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
+    assert float(nll) == pytest.approx(expected, rel=1e-14)
+
+
+def test_float32_nll_agrees_with_float64_on_extreme_inputs():
+    raw, target, _, K = random_problem(True, "diag", seed=2)
+    raw[:, K + K * 3:] = raw[:, K + K * 3:].clamp(min=-12)   # sigma >= 6e-6, float32's range
+    target = target / 100
+    kw = {"n_components": K, "covariance_type": "diag", "std_transform": "exp", "min_std": 0.0}
+    nll64 = mixture_nll(raw, target, **kw)
+    nll32 = mixture_nll(raw.float(), target.float(), **kw)
+    assert torch.isfinite(nll32)
+    assert float(nll32) == pytest.approx(float(nll64), rel=1e-5)
+
+
+# ------------------------------------------------------- the mixture helpers
+def test_mixture_mode_matches_grid_argmax():
+    weights = np.array([[0.3, 0.7], [0.8, 0.2]])
+    means = np.array([[[-2.0], [3.0]], [[0.0], [0.6]]])     # second row: overlapping components
+    stds = np.array([[[0.5], [1.5]], [[0.4], [0.4]]])
+    mode = mixture_mode(weights, means, stds)[:, 0]
+    grid = np.linspace(-6, 8, 200001)
+    for i in range(2):
+        density = sum(w * stats.norm.pdf(grid, m, s)
+                      for w, m, s in zip(weights[i], means[i, :, 0], stds[i, :, 0]))
+        assert mode[i] == pytest.approx(grid[density.argmax()], abs=1e-4)
+    chunked = mixture_mode(np.repeat(weights, 3, 0), np.repeat(means, 3, 0),
+                           np.repeat(stds, 3, 0), chunk=2)
+    np.testing.assert_allclose(chunked[::3, 0], mode)
+
+
+def test_mixture_quantile_inverts_the_cdf():
+    weights = np.array([[0.25, 0.75]])
+    means = np.array([[[-1.0, 10.0], [2.0, 20.0]]])
+    stds = np.array([[[0.3, 1.0], [1.0, 2.0]]])
+    for q in (0.01, 0.3, 0.5, 0.97):
+        t = mixture_quantile(q, weights, means, stds)[0]
+        for d in range(2):
+            cdf = sum(w * stats.norm.cdf(t[d], m, s)
+                      for w, m, s in zip(weights[0], means[0, :, d], stds[0, :, d]))
+            assert cdf == pytest.approx(q, abs=1e-10)
+
+
+def test_mixture_sample_follows_the_mixture():
+    weights = np.array([[0.2, 0.5, 0.3]])
+    means = np.array([[[-4.0], [0.0], [5.0]]])
+    stds = np.array([[[0.5], [1.0], [0.2]]])
+    draws = mixture_sample(weights, means, stds, 20000, np.random.RandomState(0))[0, :, 0]
+
+    def cdf(t):
+        return sum(w * stats.norm.cdf(t, m, s)
+                   for w, m, s in zip(weights[0], means[0, :, 0], stds[0, :, 0]))
+
+    assert stats.kstest(draws, cdf).pvalue > 0.01
+    assert stats.kstest(draws + 0.1, cdf).pvalue < 1e-6   # the test has power
+
+
+# ------------------------------------------------------------- the estimator
+def two_branches(n=300, seed=0):
+    """y = +-1 (a fair coin) + small noise: the conditional mean 0 is never observed."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(0, 1, size=(n, 1))
+    y = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0) + 0.05 * rng.normal(size=n)
+    return X, y
+
+
+def inverse_problem(n=400, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.uniform(-10.5, 10.5, n)
+    X = (7 * np.sin(0.75 * y) + 0.5 * y + rng.normal(size=n)).reshape(-1, 1)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted_two_branches():
+    X, y = two_branches()
+    params = {**FAST, "max_iter": 150, "learning_rate_init": 0.01}
+    return MixtureDensityRegressor(n_components=3, **params).fit(X, y), X, y
+
+
+def test_log_likelihood_is_the_density_of_predict_mixture(fitted_two_branches):
+    mdn, X, y = fitted_two_branches
+    weights, means, stds = mdn.predict_mixture(X[:20])
+    expected = np.log(sum(weights[:, k] * stats.norm.pdf(y[:20], means[:, k, 0], stds[:, k, 0])
+                          for k in range(mdn.n_components)))
+    np.testing.assert_allclose(mdn.log_likelihood(X[:20], y[:20]), expected, rtol=1e-10)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(mdn.predict(X[:20]), (weights * means[:, :, 0]).sum(1), rtol=1e-12)
+
+
+def test_density_integrates_to_one_in_target_units(fitted_two_branches):
+    mdn, X, _ = fitted_two_branches
+    grid = np.linspace(-4, 4, 4001)
+    density = np.exp(mdn.log_likelihood(np.repeat(X[:1], grid.size, axis=0), grid))
+    assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mixture_recovers_both_branches(fitted_two_branches):
+    mdn, X, y = fitted_two_branches
+    weights, means, _ = mdn.predict_mixture(X[:50])
+    for branch in (-1.0, 1.0):
+        near = np.abs(means[:, :, 0] - branch) < 0.2
+        np.testing.assert_allclose((weights * near).sum(axis=1), 0.5, atol=0.1)
+    assert mdn.log_likelihood(X, y).mean() > 0.5      # a single Gaussian reaches at most -1.42
+    assert np.all(np.abs(np.abs(mdn.predict_mode(X[:50])) - 1.0) < 0.1)
+    assert np.all(np.abs(mdn.predict(X[:50])) < 0.3)  # the mean sits between the branches
+
+
+def test_jacobian_of_target_scaling():
+    # the standardized problem is the same for y and c*y + b, so the fits agree and
+    # every density differs by exactly the Jacobian 1/|c| (per output); a spherical
+    # model shares one scale across outputs, so only a common c leaves it unchanged
+    X, y = inverse_problem(200)
+    Y = np.column_stack([y, np.cos(y)])
+    b = np.array([-50.0, 7.0])
+    for covariance_type, c in (("diag", np.array([3.0, 0.2])), ("spherical", np.array([4.0, 4.0]))):
+        kw = dict(n_components=2, covariance_type=covariance_type, **{**FAST, "max_iter": 20})
+        a = MixtureDensityRegressor(**kw).fit(X, Y)
+        s = MixtureDensityRegressor(**kw).fit(X, Y * c + b)
+        shift = np.log(c).sum()
+        np.testing.assert_allclose(s.log_likelihood(X, Y * c + b),
+                                   a.log_likelihood(X, Y) - shift, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(s.loss_curve_, np.array(a.loss_curve_) + shift, rtol=1e-6)
+
+
+def test_spherical_keeps_one_width_per_component_in_target_units():
+    X, y = inverse_problem(200)
+    Y = np.column_stack([y, 10 * y])
+    mdn = MixtureDensityRegressor(n_components=2, covariance_type="spherical", **FAST).fit(X, Y)
+    _, means, stds = mdn.predict_mixture(X[:5])
+    assert means.shape == stds.shape == (5, 2, 2)
+    np.testing.assert_allclose(stds[:, :, 0], stds[:, :, 1], rtol=1e-12)
+
+
+def test_predict_interval_matches_its_quantiles_and_covers(fitted_two_branches):
+    mdn, X, y = fitted_two_branches
+    lower, upper = mdn.predict_interval(X, coverage=0.8)
+    q = mdn.predict_quantile(X, [0.1, 0.9])
+    np.testing.assert_allclose(lower, q[:, 0])
+    np.testing.assert_allclose(upper, q[:, 1])
+    assert np.all(lower < upper)
+    assert 0.7 < np.mean((y >= lower) & (y <= upper)) < 0.9
+    assert mdn.predict_quantile(X[:3], 0.5).shape == (3,)
+
+
+def test_sample_is_reproducible_and_follows_the_fit(fitted_two_branches):
+    mdn, X, _ = fitted_two_branches
+    draws = mdn.sample(X[:2], n_samples=4000, random_state=0)
+    assert draws.shape == (2, 4000)
+    np.testing.assert_array_equal(draws, mdn.sample(X[:2], n_samples=4000, random_state=0))
+    weights, means, stds = mdn.predict_mixture(X[:2])
+    mean = (weights * means[:, :, 0]).sum(1)
+    var = (weights * (stds[:, :, 0] ** 2 + means[:, :, 0] ** 2)).sum(1) - mean ** 2
+    np.testing.assert_allclose(draws.mean(1), mean, atol=4 * np.sqrt(var / 4000).max())
+
+
+def test_multi_output_shapes():
+    X, y = inverse_problem(200)
+    Y = np.column_stack([y, -y])
+    mdn = MixtureDensityRegressor(n_components=2, **FAST).fit(X, Y)
+    assert mdn.predict(X[:4]).shape == (4, 2)
+    assert mdn.predict_mode(X[:4]).shape == (4, 2)
+    assert mdn.sample(X[:4], 3, random_state=0).shape == (4, 3, 2)
+    assert mdn.predict_quantile(X[:4], [0.1, 0.5, 0.9]).shape == (4, 3, 2)
+    assert mdn.log_likelihood(X[:4], Y[:4]).shape == (4,)
+
+
+def test_early_stopping_monitors_validation_log_likelihood():
+    X, y = inverse_problem(300)
+    mdn = MixtureDensityRegressor(n_components=3, early_stopping=True, n_iter_no_change=3,
+                                  **{**FAST, "max_iter": 40}).fit(X, y)
+    # the base draws a seed from random_state, then splits with the same generator
+    rng = np.random.RandomState(0)
+    rng.randint(np.iinfo(np.int32).max)
+    _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=rng)
+    assert mdn.best_validation_score_ == max(mdn.validation_scores_)
+    # the best weights are restored, and their score is the mean validation log-likelihood
+    assert mdn.log_likelihood(X_val, y_val).mean() == pytest.approx(
+        mdn.best_validation_score_, rel=1e-10)
+
+
+def test_log_likelihood_scorer_selects_the_mixture_r2_cannot():
+    X, y = two_branches(200)
+    X = 100 * X + 5                                     # the pipeline's scaler undoes this
+    grid = {"mixturedensityregressor__n_components": [1, 2]}
+    pipe = make_pipeline(StandardScaler(), MixtureDensityRegressor(
+        **{**FAST, "max_iter": 100, "learning_rate_init": 0.01}))
+    by_likelihood = GridSearchCV(pipe, grid, cv=2, scoring=log_likelihood_scorer).fit(X, y)
+    assert by_likelihood.best_params_ == {"mixturedensityregressor__n_components": 2}
+    scores = by_likelihood.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0] + 1.0
+    best = by_likelihood.best_estimator_
+    expected = best[-1].log_likelihood(best[0].transform(X), y).mean()
+    assert log_likelihood_scorer(best, X, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_float32_inputs_train_in_float32():
+    X, y = inverse_problem(100)
+    mdn = MixtureDensityRegressor(n_components=2, **FAST).fit(X.astype(np.float32), y)
+    assert next(mdn.module_.parameters()).dtype == torch.float32
+    assert np.isfinite(mdn.log_likelihood(X, y)).all()
+
+
+def test_bad_input_raises_clear_errors(fitted_two_branches):
+    mdn, X, y = fitted_two_branches
+    with pytest.raises(ValueError, match="n_components"):
+        MixtureDensityRegressor(n_components=0).fit(X, y)
+    with pytest.raises(ValueError, match="covariance_type"):
+        MixtureDensityRegressor(covariance_type="full").fit(X, y)
+    with pytest.raises(ValueError, match="quantiles"):
+        mdn.predict_quantile(X, 1.5)
+    with pytest.raises(ValueError, match="coverage"):
+        mdn.predict_interval(X, coverage=95)
+    with pytest.raises(ValueError, match="n_samples"):
+        mdn.sample(X, n_samples=0)
+    with pytest.raises(ValueError, match="shape"):
+        mdn.log_likelihood(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="NaN"):
+        mdn.log_likelihood(X, np.where(y > 0, np.nan, y))
+
+
+@parametrize_with_checks([MixtureDensityRegressor(random_state=0)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
