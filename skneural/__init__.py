@@ -1,11 +1,14 @@
 """skneural: scikit-learn compatible neural-network estimators on PyTorch."""
 
 from ._lstm import LSTMSequenceClassifier
+from ._mdn import MixtureDensityRegressor, log_likelihood_scorer
 from ._mlp import MLPClassifier, MLPRegressor
 
 __all__ = [
     "LSTMSequenceClassifier",
     "MLPClassifier",
     "MLPRegressor",
+    "MixtureDensityRegressor",
+    "log_likelihood_scorer",
 ]
 __version__ = "0.1.0"

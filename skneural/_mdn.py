@@ -103,6 +103,8 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
     init : {"auto", "glorot_uniform", "he_normal", "normal"}, default="auto"
         Weight initialisation.
 
+    {regularization_parameters}
+
     scale_target : bool, default=True
         Standardize the targets before training. The densities, samples and
         predictions are always reported in the target's units.
@@ -157,7 +159,11 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
-                 n_threads=None, scale_target=True):
+                 n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -168,7 +174,12 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
             normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
-            device=device, n_threads=n_threads,
+            device=device, n_threads=n_threads, mc_dropout=mc_dropout, alpha_l1=alpha_l1,
+            alpha_lp=alpha_lp, lp_exponent=lp_exponent, layer_alphas=layer_alphas,
+            soft_sharing=soft_sharing, soft_sharing_components=soft_sharing_components,
+            jacobian_penalty=jacobian_penalty, input_noise=input_noise,
+            weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
+            adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
         )
         self.n_components = n_components
         self.covariance_type = covariance_type

@@ -2,11 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skneural import LSTMSequenceClassifier, MLPClassifier, MLPRegressor
+from skneural import (
+    LSTMSequenceClassifier,
+    MixtureDensityRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 
 ESTIMATORS = [
     MLPClassifier(random_state=0),
     MLPRegressor(random_state=0),
+    MixtureDensityRegressor(random_state=0),
     # a small network: sklearn's checks fit dozens of tiny data sets
     LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.01, n_threads=1,
                            random_state=0),

@@ -12,7 +12,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
 from skneural._mdn import MixtureDensityRegressor, log_likelihood_scorer
@@ -314,8 +313,3 @@ def test_bad_input_raises_clear_errors(fitted_two_branches):
         mdn.log_likelihood(X, np.column_stack([y, y]))
     with pytest.raises(ValueError, match="NaN"):
         mdn.log_likelihood(X, np.where(y > 0, np.nan, y))
-
-
-@parametrize_with_checks([MixtureDensityRegressor(random_state=0)])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
