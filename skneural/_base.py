@@ -12,11 +12,14 @@ Subclasses describe a model; this class runs it. A subclass implements
 import contextlib
 import copy
 import threading
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 
 from ._engine import STOCHASTIC_SOLVERS, train_lbfgs, train_stochastic
@@ -34,6 +37,29 @@ from ._validation import (
 
 SOLVERS = {"lbfgs", *STOCHASTIC_SOLVERS}
 PREDICT_CHUNK_ELEMENTS = 2**24  # inputs per forward pass at predict time (64 MiB of float32)
+MAX_DENSE_ELEMENTS = 2**28  # sparse X is densified up to this many values (1 GiB of float32)
+
+
+def densify(X):
+    """Dense rows for the network: sparse input is densified below ``MAX_DENSE_ELEMENTS``.
+
+    Networks multiply dense matrices; a sparse ``X`` (TF-IDF, one-hot) is
+    converted once, with a warning, when it fits comfortably in memory, and
+    refused with a clear error when it would not.
+    """
+    if not scipy.sparse.issparse(X):
+        return X
+    n_elements = X.shape[0] * X.shape[1]
+    if n_elements > MAX_DENSE_ELEMENTS:
+        raise ValueError(
+            f"Sparse X of shape {X.shape} would take {n_elements * X.dtype.itemsize / 2**30:.1f} "
+            f"GiB dense; skneural densifies sparse input only up to {MAX_DENSE_ELEMENTS:,} "
+            "values. Reduce the dimension first (e.g. TruncatedSVD) or pass smaller batches "
+            "to partial_fit."
+        )
+    warnings.warn(f"Sparse X of shape {X.shape} is densified for the network.",
+                  DataConversionWarning)
+    return X.toarray()
 
 
 def resolve_device(device):
@@ -128,13 +154,14 @@ class BaseNeuralEstimator(BaseEstimator):
     # ----------------------------------------------------------------- data
     def _validate_X(self, X, reset):
         """Validate X as sklearn does; the compute dtype follows X (float32 stays float32)."""
-        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
-                             ensure_min_samples=1)
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
+                          accept_sparse="csr", ensure_min_samples=1)
+        return densify(X)
 
     def _validate_Xy(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             multi_output=True, y_numeric=False)
-        return X, y
+                             accept_sparse="csr", multi_output=True, y_numeric=False)
+        return densify(X), y
 
     def _manual_step(self):
         """An exact autograd-free ``step(inputs, target, weight) -> loss`` or ``None``.

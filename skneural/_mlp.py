@@ -121,11 +121,18 @@ class _BaseMLP(BaseNeuralEstimator):
         return LOSSES[self._loss_name](raw, target, weight)
 
     def _manual_step(self):
-        module, loss_name, activation = self.module_, self._loss_name, self.activation
+        # models with their own loss (the MDN) set no _loss_name and keep autograd
+        module, activation = self.module_, self.activation
+        loss_name = getattr(self, "_loss_name", None)
         if not supports_manual_backprop(module, activation, loss_name):
             return None
         return lambda inputs, target, weight: manual_backprop(
             module, inputs[0], target, weight, loss_name, activation)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified by the base, as documented there
+        return tags
 
     @property
     def coefs_(self):

@@ -287,7 +287,8 @@ def test_diverging_fit_restores_finite_weights_and_warns(blobs):
 
 def test_keyboard_interrupt_keeps_a_usable_estimator(blobs, monkeypatch):
     X, y = blobs
-    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0)
+    # batch norm keeps the step on autograd, which calls _data_loss
+    clf = MLPClassifier(hidden_layer_sizes=(16,), batch_norm=True, max_iter=50, random_state=0)
     calls = {"n": 0}
     original = MLPClassifier._data_loss
 
@@ -484,3 +485,23 @@ def test_plain_mlp_trains_with_manual_backprop_and_bn_without(blobs):
     bn = MLPClassifier(hidden_layer_sizes=(8,), batch_norm=True, max_iter=1,
                        **quiet(random_state=0)).fit(X, y)
     assert bn._manual_step() is None
+
+
+def test_sparse_input_is_densified_with_a_warning(blobs):
+    import scipy.sparse
+    from sklearn.exceptions import DataConversionWarning
+
+    from skneural import _base
+
+    X, y = blobs
+    sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    with pytest.warns(DataConversionWarning, match="densified"):
+        clf = MLPClassifier(max_iter=5, **quiet(random_state=0)).fit(sparse, y)
+    np.testing.assert_allclose(clf.predict_proba(sparse), clf.predict_proba(sparse.toarray()))
+    limit = _base.MAX_DENSE_ELEMENTS
+    _base.MAX_DENSE_ELEMENTS = 10
+    try:
+        with pytest.raises(ValueError, match="TruncatedSVD"):
+            MLPClassifier().fit(sparse, y)
+    finally:
+        _base.MAX_DENSE_ELEMENTS = limit
