@@ -18,9 +18,16 @@ AUGMENTATIONS = ("shift", "rotation", "scale", "horizontal_flip", "vertical_flip
 
 
 def _ndim(X):
-    """Dimensionality of ``X`` without copying arrays or DataFrames."""
-    ndim = getattr(X, "ndim", None)
-    return np.ndim(X) if ndim is None else ndim
+    """Dimensionality of arrays, DataFrames and nested lists; 2 for anything else.
+
+    Other array-likes go to sklearn's validation as they are, which rejects
+    what it cannot read as a 2-D array with its own message.
+    """
+    if hasattr(X, "ndim") and hasattr(X, "shape"):
+        return X.ndim
+    if isinstance(X, (list, tuple)):
+        return np.asarray(X).ndim
+    return 2
 
 
 @fill_doc
@@ -176,7 +183,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
     }
 
     def __init__(self, filters=(32, 64), kernel_size=3, *, dilation=1, residual=False,
-                 normalization="batch", pooling="max", spatial_dropout=0.0,
+                 normalization=None, pooling="max", spatial_dropout=0.0,
                  global_pooling=False, hidden_layer_sizes=(128,), dropout=0.0,
                  activation="relu", init="auto", input_shape=None, spatial_dims="auto",
                  shift=0, rotation=0.0, scale=0.0, horizontal_flip=False, vertical_flip=False,
