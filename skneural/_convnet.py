@@ -11,7 +11,7 @@ from ._classifier import NeuralClassifierMixin
 from ._conv_modules import CONV_NORMALIZATIONS, Augment, ConvNet
 from ._docs import fill_doc
 from ._losses import LOSSES
-from ._networks import ACTIVATIONS, INITIALIZERS, init_weights, per_layer
+from ._networks import ACTIVATIONS, INITIALIZERS, init_weights
 from ._validation import Interval, StrOptions, as_tensor, validate_data
 
 AUGMENTATIONS = ("shift", "rotation", "scale", "horizontal_flip", "vertical_flip", "noise")
@@ -305,9 +305,14 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
 
     def _build_module(self, n_features):
         filters = self._filters()
-        dilation = [int(d) for d in per_layer(self.dilation, len(filters), "dilation")]
-        if min(dilation) < 1:
+        dilation = self.dilation
+        dilation = list(dilation) if hasattr(dilation, "__iter__") else [dilation] * len(filters)
+        if len(dilation) != len(filters):
+            raise ValueError(f"dilation has {len(dilation)} entries but filters defines "
+                             f"{len(filters)} blocks; give one value or one per block.")
+        if any(int(d) < 1 for d in dilation):
             raise ValueError(f"dilation must be >= 1, got {self.dilation!r}.")
+        dilation = [int(d) for d in dilation]
         spatial_dims = len(self.input_shape_) - 1
         augment = None
         if any(getattr(self, name) for name in AUGMENTATIONS):
