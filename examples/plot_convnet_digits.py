@@ -1,0 +1,83 @@
+"""A convolutional network on sklearn's 8x8 digits: learning curve and the digits it gets wrong.
+
+A ConvNetClassifier with batch norm and random one-pixel shifts (training-time
+augmentation, on the device) is trained with early stopping on 75% of the
+digits. The figure shows the training loss and validation accuracy per epoch,
+and every misclassified test digit with its true and predicted label.
+
+Run ``python examples/plot_convnet_digits.py`` (``--quick`` for a fast run);
+the figure goes to ``examples/output/plot_convnet_digits.png``.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from skneural._convnet import ConvNetClassifier  # noqa: E402
+
+OUTPUT = Path(__file__).resolve().parent / "output" / "plot_convnet_digits.png"
+
+
+def main(quick=False):
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)  # float32 in, float32 compute
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
+                                                        random_state=0)
+    clf = ConvNetClassifier(
+        filters=(32, 64), input_shape=(8, 8), normalization="batch", shift=1,
+        hidden_layer_sizes=(128,), dropout=0.3, batch_size=64, learning_rate_init=0.002,
+        max_iter=8 if quick else 60, early_stopping=True, validation_fraction=0.1,
+        n_iter_no_change=20, random_state=0,
+        n_threads=1,  # 8x8 convolutions are too small to gain from more threads
+    )
+    start = time.perf_counter()
+    clf.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    pred = clf.predict(X_test)
+    accuracy = np.mean(pred == y_test)
+    print(f"{clf.n_iter_} epochs in {seconds:.1f} s; test accuracy {accuracy:.4f} "
+          f"({np.sum(pred != y_test)} of {len(y_test)} wrong)")
+
+    wrong = np.flatnonzero(pred != y_test)[:12]
+    fig = plt.figure(figsize=(11, 4.5))
+    grid = fig.add_gridspec(3, 7, width_ratios=[4, 4, 1, 1, 1, 1, 1])
+    ax = fig.add_subplot(grid[:, :2])
+    epochs = np.arange(1, clf.n_iter_ + 1)
+    ax.plot(epochs, clf.loss_curve_, color="tab:blue", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (augmented batches)", color="tab:blue")
+    ax.set_yscale("log")
+    ax2 = ax.twinx()
+    ax2.plot(epochs, clf.validation_scores_, color="tab:orange", label="validation accuracy")
+    best = int(np.argmax(clf.validation_scores_)) + 1
+    ax2.axvline(best, color="grey", linestyle=":", label=f"restored epoch {best}")
+    ax2.set_ylabel("validation accuracy", color="tab:orange")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax2.legend(handles=handles, loc="center right")
+    ax.set_title(f"ConvNetClassifier on digits: test accuracy {accuracy:.2%}")
+    for k in range(15):
+        cell = fig.add_subplot(grid[k // 5, 2 + k % 5])
+        cell.axis("off")
+        if k < len(wrong):
+            i = wrong[k]
+            cell.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
+            cell.set_title(f"{y_test[i]} -> {pred[i]}", fontsize=9, color="tab:red")
+    if len(wrong) == 0:
+        fig.text(0.75, 0.5, "no misclassified digits", ha="center")
+    fig.suptitle("misclassified test digits: true -> predicted", x=0.75, y=0.98, fontsize=10)
+    fig.tight_layout()
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUTPUT, dpi=110)
+    print(f"saved {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
