@@ -12,7 +12,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_estimators_pickle,
+    check_fit_idempotent,
+    check_sample_weight_equivalence_on_dense_data,
+    parametrize_with_checks,
+)
 
 from skneural._conv_modules import Augment, ConvBlock, ConvNet
 from skneural._convnet import ConvNetClassifier
@@ -32,6 +37,23 @@ def digits():
 @parametrize_with_checks([ConvNetClassifier(random_state=0, n_threads=1)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
+                                   check_fit_idempotent, check_estimators_pickle])
+def test_residual_dilated_group_norm_network_passes_key_checks(check):
+    # group norm is per sample, so weights of 2 act exactly like repeated rows;
+    # batch norm's batch statistics cannot do that (hence the default of None)
+    est = ConvNetClassifier(filters=(4, 8), hidden_layer_sizes=(16,), residual=True, dilation=2,
+                            normalization="group", max_iter=10, random_state=0, n_threads=1)
+    check("ConvNetClassifier", est)
+
+
+def test_batch_norm_breaks_sample_weight_equivalence():
+    est = ConvNetClassifier(filters=(4, 8), hidden_layer_sizes=(16,), normalization="batch",
+                            max_iter=10, random_state=0, n_threads=1)
+    with pytest.raises(AssertionError):
+        check_sample_weight_equivalence_on_dense_data("ConvNetClassifier", est)
 
 
 # ------------------------------------------------------------------ shapes
