@@ -63,10 +63,14 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         shortcut (identity, or a 1x1 convolution when the channel count
         changes). A plain block has one convolution.
 
-    normalization : {"batch", "group", "layer", "instance"} or None, default="batch"
+    normalization : {"batch", "group", "layer", "instance"} or None, default=None
         Normalization after each convolution, before the activation. Batch
         norm uses running statistics in ``predict``; the others are
-        ``GroupNorm`` with up to 8 groups, one group, or one per channel.
+        ``GroupNorm`` with up to 8 groups, one group, or one per channel, and
+        normalize each sample on its own. ``"batch"`` usually trains images
+        best but is not the default: its statistics are computed over the
+        unweighted batch, so a ``sample_weight`` of 2 no longer acts exactly
+        like a repeated row, which sklearn's checks require of the defaults.
 
     pooling : {"max", "avg"} or None, default="max"
         Pooling of size 2 after each block, skipped once a side is shorter
@@ -133,7 +137,8 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         Class labels.
 
     input_shape_ : tuple of int
-        Shape of one sample as the network sees it, channels first.
+        Shape of one sample as the network sees it, channels first;
+        ``n_features_in_`` is its product.
 
     n_outputs_ : int
         Number of outputs.
