@@ -6,7 +6,7 @@ accuracies, misclassified digits over all folds, and the total fit time of the
 5 folds (predict time is negligible).
 
 Run ``python benchmarks/bench_convnet.py`` (``--quick`` for 2 folds and fewer
-epochs, ``--threads N`` for torch's thread count, default 1).
+epochs, ``--threads N`` for the torch and BLAS thread count, default 1).
 """
 
 import argparse
@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
 
 from skneural._convnet import ConvNetClassifier
 
@@ -64,10 +65,12 @@ def main():
     print(f"sklearn digits (8x8, {len(y)} samples), stratified {len(folds)}-fold CV, "
           f"torch threads {args.threads}\n")
     print(f"{'model':<34} {'accuracy':>9} {'std':>7} {'errors':>7} {'fit s':>9}")
-    run("skneural ConvNetClassifier", lambda: ConvNetClassifier(**convnet), X, y, folds)
-    run("sklearn SVC (RBF, C=10)", lambda: SVC(C=10.0), X, y, folds)
-    run("sklearn MLPClassifier (256,)", lambda: MLPClassifier(
-        hidden_layer_sizes=(256,), max_iter=300, random_state=0), X, y, folds)
+    # the same thread budget for torch and for numpy's BLAS (sklearn's MLP)
+    with threadpool_limits(args.threads):
+        run("skneural ConvNetClassifier", lambda: ConvNetClassifier(**convnet), X, y, folds)
+        run("sklearn SVC (RBF, C=10)", lambda: SVC(C=10.0), X, y, folds)
+        run("sklearn MLPClassifier (256,)", lambda: MLPClassifier(
+            hidden_layer_sizes=(256,), max_iter=300, random_state=0), X, y, folds)
     print(f"\nConvNetClassifier settings: {convnet}")
 
 
