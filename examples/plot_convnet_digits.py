@@ -35,7 +35,9 @@ def main(quick=False):
     clf = ConvNetClassifier(
         filters=(32, 64), input_shape=(8, 8), normalization="batch", shift=1,
         hidden_layer_sizes=(128,), dropout=0.3, batch_size=64, learning_rate_init=0.002,
-        random_state=0,
+        # a RandomState instance, not an int: each partial_fit call draws new shuffles,
+        # shifts and dropout masks from it (an int would replay the same ones every epoch)
+        random_state=np.random.RandomState(0),
         n_threads=1,  # 8x8 convolutions are too small to gain from more threads
     )
     # one partial_fit per epoch (the optimizer state carries over) to score every epoch

@@ -324,3 +324,17 @@ def test_gpu_fitted_model_loads_and_predicts_on_cpu(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_cosine_learning_rate_anneals_to_zero_over_max_iter(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**{**SMALL, "max_iter": 4}, learning_rate="cosine",
+                            learning_rate_init=0.01, solver="adam")
+    for k in range(1, 4):
+        clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+        lr = clf._optimizer.param_groups[0]["lr"]
+        assert lr == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * k / 4)))
+    clf.set_params(warm_start=True).fit(X[:100], y[:100])  # each fit runs its own cycle
+    assert clf._optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)
+    constant = ConvNetClassifier(**SMALL).fit(X[:100], y[:100])
+    assert constant._optimizer.param_groups[0]["lr"] == 0.001
