@@ -6,7 +6,9 @@ accuracies, misclassified digits over all folds, and the total fit time of the
 5 folds (predict time is negligible).
 
 Run ``python benchmarks/bench_convnet.py`` (``--quick`` for 2 folds and fewer
-epochs, ``--threads N`` for the torch and BLAS thread count, default 1).
+epochs, ``--threads N`` for the torch and BLAS thread count, default 1,
+``--seed N`` for the ConvNet's ``random_state``, ``--convnet-only`` to skip the
+reference models).
 """
 
 import argparse
@@ -26,9 +28,9 @@ from skneural._convnet import ConvNetClassifier
 
 CONVNET = dict(
     filters=(32, 64), kernel_size=3, input_shape=(8, 8), normalization="batch",
-    pooling="max", hidden_layer_sizes=(128,), dropout=0.3, shift=1,
-    batch_size=64, learning_rate_init=0.002, max_iter=60, n_iter_no_change=1000,
-    random_state=0,
+    pooling="max", hidden_layer_sizes=(128,), dropout=0.3, shift=1, rotation=10.0, scale=0.1,
+    batch_size=64, learning_rate="cosine", learning_rate_init=0.002, max_iter=60,
+    n_iter_no_change=1000,
 )
 
 
@@ -42,7 +44,7 @@ def run(name, make, X, y, folds):
         pred = model.predict(X[test])
         accuracies.append(np.mean(pred == y[test]))
         errors += int(np.sum(pred != y[test]))
-    print(f"{name:<34} {np.mean(accuracies):>9.4f} {np.std(accuracies):>7.4f} "
+    print(f"{name:<38} {np.mean(accuracies):>9.4f} {np.std(accuracies):>7.4f} "
           f"{errors:>7d} {fit_seconds:>9.1f}", flush=True)
     return accuracies
 
@@ -51,6 +53,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="the ConvNet's random_state")
+    parser.add_argument("--convnet-only", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(args.threads)
@@ -58,20 +62,23 @@ def main():
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)  # float32: torch's fast path; SVC and MLP are indifferent
     folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(X, y))
-    convnet = dict(CONVNET, n_threads=args.threads)
+    convnet = dict(CONVNET, n_threads=args.threads, random_state=args.seed)
     if args.quick:
         folds, convnet["max_iter"] = folds[:2], 10
 
     print(f"sklearn digits (8x8, {len(y)} samples), stratified {len(folds)}-fold CV, "
-          f"torch threads {args.threads}\n")
-    print(f"{'model':<34} {'accuracy':>9} {'std':>7} {'errors':>7} {'fit s':>9}")
+          f"torch threads {args.threads}")
+    print(f"ConvNetClassifier settings: {convnet}\n")
+    print(f"{'model':<38} {'accuracy':>9} {'std':>7} {'errors':>7} {'fit s':>9}")
     # the same thread budget for torch and for numpy's BLAS (sklearn's MLP)
     with threadpool_limits(args.threads):
-        run("skneural ConvNetClassifier", lambda: ConvNetClassifier(**convnet), X, y, folds)
+        run(f"skneural ConvNetClassifier (seed {args.seed})",
+            lambda: ConvNetClassifier(**convnet), X, y, folds)
+        if args.convnet_only:
+            return
         run("sklearn SVC (RBF, C=10)", lambda: SVC(C=10.0), X, y, folds)
         run("sklearn MLPClassifier (256,)", lambda: MLPClassifier(
             hidden_layer_sizes=(256,), max_iter=300, random_state=0), X, y, folds)
-    print(f"\nConvNetClassifier settings: {convnet}")
 
 
 if __name__ == "__main__":
