@@ -1,7 +1,8 @@
 """A convolutional network on sklearn's 8x8 digits: learning curve and the digits it gets wrong.
 
-A ConvNetClassifier with batch norm and random one-pixel shifts (training-time
-augmentation, on the device) is trained on 75% of the digits, one
+A ConvNetClassifier with batch norm, random one-pixel shifts, small rotations
+and scalings (training-time augmentation, on the device) and a cosine
+step-size schedule is trained on 75% of the digits, one
 ``partial_fit`` epoch at a time so the held-out accuracy can be recorded after
 each. The figure shows the training loss and test accuracy per epoch, and the
 misclassified test digits with their true and predicted labels.
@@ -17,12 +18,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-from skneural._convnet import ConvNetClassifier  # noqa: E402
+from skneural._convnet import ConvNetClassifier
 
 OUTPUT = Path(__file__).resolve().parent / "output" / "plot_convnet_digits.png"
 
@@ -32,16 +33,18 @@ def main(quick=False):
     X = (X / 16.0).astype(np.float32)  # float32 in, float32 compute
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
                                                         random_state=0)
+    epochs = 8 if quick else 60
     clf = ConvNetClassifier(
-        filters=(32, 64), input_shape=(8, 8), normalization="batch", shift=1,
-        hidden_layer_sizes=(128,), dropout=0.3, batch_size=64, learning_rate_init=0.002,
+        filters=(32, 64), input_shape=(8, 8), normalization="batch",
+        shift=1, rotation=10.0, scale=0.1,  # augmentation, in training only
+        hidden_layer_sizes=(128,), dropout=0.3, batch_size=64,
+        learning_rate="cosine", learning_rate_init=0.002, max_iter=epochs,
         # a RandomState instance, not an int: each partial_fit call draws new shuffles,
         # shifts and dropout masks from it (an int would replay the same ones every epoch)
         random_state=np.random.RandomState(0),
         n_threads=1,  # 8x8 convolutions are too small to gain from more threads
     )
-    # one partial_fit per epoch (the optimizer state carries over) to score every epoch
-    epochs = 8 if quick else 60
+    # one partial_fit per epoch (the optimizer state and the cosine schedule carry over)
     losses, test_accuracy = [], []
     start = time.perf_counter()
     for _ in range(epochs):

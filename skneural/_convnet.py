@@ -12,7 +12,7 @@ from ._conv_modules import CONV_NORMALIZATIONS, Augment, ConvNet
 from ._docs import fill_doc
 from ._losses import LOSSES
 from ._networks import ACTIVATIONS, INITIALIZERS, init_weights
-from ._validation import Interval, StrOptions, as_tensor, validate_data
+from ._validation import Interval, StrOptions, as_tensor
 
 AUGMENTATIONS = ("shift", "rotation", "scale", "horizontal_flip", "vertical_flip", "noise")
 

@@ -25,7 +25,8 @@ from skneural._convnet import ConvNetClassifier
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # one thread: on a loaded 2-core box, torch's multithreaded small convolutions crawl
-SMALL = dict(filters=(4, 8), hidden_layer_sizes=(16,), max_iter=3, random_state=0, n_threads=1)
+SMALL = {"filters": (4, 8), "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0,
+         "n_threads": 1}
 
 
 @pytest.fixture(scope="module")
