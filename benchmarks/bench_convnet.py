@@ -30,7 +30,7 @@ CONVNET = {
     "filters": (32, 64), "kernel_size": 3, "input_shape": (8, 8), "normalization": "batch",
     "pooling": "max", "hidden_layer_sizes": (128,), "dropout": 0.3,
     "shift": 1, "rotation": 10.0, "scale": 0.1,
-    "batch_size": 64, "learning_rate": "cosine", "learning_rate_init": 0.002, "max_iter": 60,
+    "batch_size": 64, "learning_rate": "cosine", "learning_rate_init": 0.002, "max_iter": 100,
     "n_iter_no_change": 1000,
 }
 
