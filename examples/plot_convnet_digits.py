@@ -33,7 +33,7 @@ def main(quick=False):
     X = (X / 16.0).astype(np.float32)  # float32 in, float32 compute
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
                                                         random_state=0)
-    epochs = 8 if quick else 60
+    epochs = 8 if quick else 100
     clf = ConvNetClassifier(
         filters=(32, 64), input_shape=(8, 8), normalization="batch",
         shift=1, rotation=10.0, scale=0.1,  # augmentation, in training only
