@@ -335,3 +335,9 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
 
     def _data_loss(self, raw, target, weight):
         return LOSSES[self._loss_name](raw, target, weight)
+
+
+# The shared engine text documents max_iter=200 (sklearn's MLP); a convnet epoch costs
+# more, so this estimator's default is smaller.
+ConvNetClassifier.__doc__ = ConvNetClassifier.__doc__.replace(
+    "max_iter : int, default=200", "max_iter : int, default=50")
