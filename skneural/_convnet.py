@@ -318,6 +318,10 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         if any(int(d) < 1 for d in dilation):
             raise ValueError(f"dilation must be >= 1, got {self.dilation!r}.")
         dilation = [int(d) for d in dilation]
+        hidden = self.hidden_layer_sizes
+        hidden = [int(h) for h in hidden] if hasattr(hidden, "__iter__") else [int(hidden)]
+        if any(h < 1 for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes!r}.")
         spatial_dims = len(self.input_shape_) - 1
         augment = None
         if any(getattr(self, name) for name in AUGMENTATIONS):
@@ -329,7 +333,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         module = ConvNet(self.input_shape_, self.n_outputs_, filters, self.kernel_size,
                          dilation, self.residual, self.normalization, self.activation,
                          self.pooling, self.spatial_dropout, self.global_pooling,
-                         self.hidden_layer_sizes, self.dropout, augment)
+                         hidden, self.dropout, augment)
         init_weights(module, "he_normal" if self.init == "auto" else self.init, self.activation)
         return module
 

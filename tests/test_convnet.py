@@ -109,6 +109,18 @@ def test_bad_input_raises_value_error(X_shape, kwargs, match):
         ConvNetClassifier(**{**SMALL, **kwargs}).fit(X, y)
 
 
+def test_scalar_and_empty_layer_parameters():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(20, 10)), rng.randint(0, 2, 20)
+    clf = ConvNetClassifier(**{**SMALL, "filters": 6, "hidden_layer_sizes": 5}).fit(X, y)
+    assert [layer.out_features for layer in clf.module_.head.linear_layers()] == [5, 1]
+    assert clf.module_.blocks[0].conv1.out_channels == 6
+    clf = ConvNetClassifier(**{**SMALL, "hidden_layer_sizes": ()}).fit(X, y)
+    assert len(clf.module_.head.linear_layers()) == 1  # conv features straight to the output
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
+        ConvNetClassifier(**{**SMALL, "hidden_layer_sizes": (4, 0)}).fit(X, y)
+
+
 def test_predict_rejects_other_sample_shapes():
     rng = np.random.RandomState(0)
     clf = ConvNetClassifier(**SMALL).fit(rng.normal(size=(20, 1, 4, 6)), rng.randint(0, 2, 20))
