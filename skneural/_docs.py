@@ -22,8 +22,12 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
 
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Step-size schedule, used with ``solver="sgd"`` as in sklearn.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Step-size schedule. ``"invscaling"`` and ``"adaptive"`` apply to
+        ``solver="sgd"`` as in sklearn. ``"cosine"`` applies to every
+        stochastic solver: the step size falls from ``learning_rate_init`` to
+        0 along a half cosine over the ``max_iter`` epochs of each ``fit``
+        (over the epochs of all ``partial_fit`` calls).
 
     learning_rate_init : float, default=0.001
         Initial step size of the stochastic solvers.

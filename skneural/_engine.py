@@ -11,6 +11,7 @@ target, weight)`` and a ``_validation_score(module, X_val, y_val, w_val)``
 that is higher-is-better (accuracy, R^2, log-likelihood).
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -182,12 +183,23 @@ def _update_no_improvement(est, module, early_stopping, val_score):
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def _schedule(est, optimizer):
-    """sklearn's per-epoch ``invscaling`` schedule (sgd only)."""
-    if est.solver == "sgd" and est.learning_rate == "invscaling":
+def _schedule(est, optimizer, epochs_done):
+    """Per-epoch step size: sklearn's ``invscaling`` (sgd only) or ``cosine`` (any solver).
+
+    ``cosine`` anneals from ``learning_rate_init`` to 0 over ``max_iter`` epochs
+    (Loshchilov & Hutter 2017, without restarts); ``epochs_done`` counts the
+    epochs of this ``fit`` (of all ``partial_fit`` calls), so each ``fit``
+    starts a new cycle with its fresh optimizer.
+    """
+    if est.learning_rate == "cosine":
+        progress = min(epochs_done, est.max_iter) / est.max_iter
+        lr = est.learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * progress))
+    elif est.solver == "sgd" and est.learning_rate == "invscaling":
         lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    else:
+        return
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def _trigger_stopping(est, optimizer):
@@ -231,6 +243,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = resolve_batch_size(est.batch_size, n_samples)
     clip = getattr(est, "clip_grad_norm", None)
+    first_iter = 0 if incremental else est.n_iter_
     device = target.device
     max_iter = 1 if incremental else est.max_iter
     progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
@@ -309,7 +322,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                 val_score = float(est._validation_score(module, *val))
             _update_no_improvement(est, module, early_stopping, val_score)
             progress.update(est.n_iter_, epoch_loss, val_score)
-            _schedule(est, optimizer)
+            _schedule(est, optimizer, est.n_iter_ - first_iter)
 
             if est._no_improvement_count > est.n_iter_no_change:
                 if _trigger_stopping(est, optimizer):

@@ -1,0 +1,353 @@
+"""ConvNetClassifier: sklearn's checks, shapes, augmentation, receptive fields, persistence."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import (
+    check_estimators_pickle,
+    check_fit_idempotent,
+    check_sample_weight_equivalence_on_dense_data,
+    parametrize_with_checks,
+)
+
+from skneural._conv_modules import Augment, ConvBlock, ConvNet
+from skneural._convnet import ConvNetClassifier
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# one thread: on a loaded 2-core box, torch's multithreaded small convolutions crawl
+SMALL = {"filters": (4, 8), "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0,
+         "n_threads": 1}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0)[:600], y[:600]
+
+
+@parametrize_with_checks([ConvNetClassifier(random_state=0, n_threads=1)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
+                                   check_fit_idempotent, check_estimators_pickle])
+def test_residual_dilated_group_norm_network_passes_key_checks(check):
+    # group norm is per sample, so weights of 2 act exactly like repeated rows;
+    # batch norm's batch statistics cannot do that (hence the default of None)
+    est = ConvNetClassifier(filters=(4, 8), hidden_layer_sizes=(16,), residual=True, dilation=2,
+                            normalization="group", max_iter=10, random_state=0, n_threads=1)
+    check("ConvNetClassifier", est)
+
+
+def test_batch_norm_breaks_sample_weight_equivalence():
+    est = ConvNetClassifier(filters=(4, 8), hidden_layer_sizes=(16,), normalization="batch",
+                            max_iter=10, random_state=0, n_threads=1)
+    with pytest.raises(AssertionError):
+        check_sample_weight_equivalence_on_dense_data("ConvNetClassifier", est)
+
+
+# ------------------------------------------------------------------ shapes
+@pytest.mark.parametrize("shape, kwargs, input_shape, final_maps", [
+    ((30, 12), {}, (1, 12), (8, 3)),                                      # rows as signals
+    ((30, 12), {"input_shape": (3, 4), "spatial_dims": 1}, (3, 4), (8, 1)),
+    ((30, 12), {"input_shape": (3, 4)}, (1, 3, 4), (8, 1, 2)),            # (H, W) image
+    ((30, 2, 6, 8), {}, (2, 6, 8), (8, 1, 2)),                            # 4-D images
+    ((30, 6, 8), {}, (1, 6, 8), (8, 1, 2)),                               # 3-D grayscale
+    ((30, 3, 10), {"spatial_dims": 1}, (3, 10), (8, 2)),                  # 3-D signals
+    ((30, 12), {"global_pooling": True}, (1, 12), (8, 3)),
+])
+def test_input_shapes_and_feature_maps(shape, kwargs, input_shape, final_maps):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=shape), rng.randint(0, 3, shape[0])
+    clf = ConvNetClassifier(**{**SMALL, **kwargs}).fit(X, y)
+    assert clf.input_shape_ == input_shape
+    assert clf.n_features_in_ == int(np.prod(shape[1:]))
+    x = torch.as_tensor(X[:5]).reshape(5, *input_shape)
+    assert tuple(clf.module_.features(x).shape) == (5, *final_maps)
+    n_head = final_maps[0] if kwargs.get("global_pooling") else int(np.prod(final_maps))
+    assert clf.module_.head.linear_layers()[0].in_features == n_head
+    assert clf.predict_proba(X).shape == (shape[0], 3)
+    # the flattened rows and the n-D array are the same samples
+    np.testing.assert_array_equal(clf.predict_proba(X.reshape(shape[0], -1)),
+                                  clf.predict_proba(X))
+
+
+def test_rows_are_reshaped_in_c_order():
+    rng = np.random.RandomState(1)
+    X, y = rng.normal(size=(40, 2, 3, 4)), rng.randint(0, 2, 40)
+    from_rows = ConvNetClassifier(**SMALL, input_shape=(2, 3, 4)).fit(X.reshape(40, -1), y)
+    from_array = ConvNetClassifier(**SMALL).fit(X, y)
+    np.testing.assert_array_equal(from_rows.predict_proba(X.reshape(40, -1)),
+                                  from_array.predict_proba(X))
+
+
+@pytest.mark.parametrize("X_shape, kwargs, match", [
+    ((20, 12), {"input_shape": (5, 5)}, "holds 25 values"),
+    ((20, 12), {"input_shape": (2, 2, 3, 1)}, "has 4 entries"),
+    ((20, 12), {"input_shape": (0, 12)}, "positive integers"),
+    ((20, 12), {"spatial_dims": 2}, "needs an image input_shape"),
+    ((20, 2, 2, 3), {"spatial_dims": 1}, "needs a signal input_shape"),
+    ((20, 1, 2, 2, 3), {}, "2-D, 3-D or 4-D"),
+    ((20, 12), {"shift": 1, "solver": "lbfgs"}, "stochastic solver"),
+    ((20, 12), {"dilation": (1, 2, 3)}, "dilation has 3 entries"),
+])
+def test_bad_input_raises_value_error(X_shape, kwargs, match):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=X_shape), rng.randint(0, 2, X_shape[0])
+    with pytest.raises(ValueError, match=match):
+        ConvNetClassifier(**{**SMALL, **kwargs}).fit(X, y)
+
+
+def test_scalar_and_empty_layer_parameters():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(20, 10)), rng.randint(0, 2, 20)
+    clf = ConvNetClassifier(**{**SMALL, "filters": 6, "hidden_layer_sizes": 5}).fit(X, y)
+    assert [layer.out_features for layer in clf.module_.head.linear_layers()] == [5, 1]
+    assert clf.module_.blocks[0].conv1.out_channels == 6
+    clf = ConvNetClassifier(**{**SMALL, "hidden_layer_sizes": ()}).fit(X, y)
+    assert len(clf.module_.head.linear_layers()) == 1  # conv features straight to the output
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
+        ConvNetClassifier(**{**SMALL, "hidden_layer_sizes": (4, 0)}).fit(X, y)
+
+
+def test_predict_rejects_other_sample_shapes():
+    rng = np.random.RandomState(0)
+    clf = ConvNetClassifier(**SMALL).fit(rng.normal(size=(20, 1, 4, 6)), rng.randint(0, 2, 20))
+    clf.predict(rng.normal(size=(3, 4, 6)))  # the channel axis of 1 may be dropped
+    with pytest.raises(ValueError, match="fitted on shape"):
+        clf.predict(rng.normal(size=(3, 6, 4)))
+    with pytest.raises(ValueError, match="24 features"):
+        clf.predict(rng.normal(size=(3, 20)))
+
+
+# ------------------------------------------------------------ augmentation
+def _shifted(x, dy, dx):
+    """``x`` moved by (dy, dx) pixels with zeros coming in: the oracle for ``shift``."""
+    out = torch.zeros_like(x)
+    H, W = x.shape[-2:]
+    out[..., max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
+        x[..., max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+    return out
+
+
+def test_shift_augmentation_moves_images_by_whole_pixels_only_in_training():
+    torch.manual_seed(0)
+    x = torch.rand(64, 2, 7, 9, dtype=torch.float64)
+    augment = Augment(2, shift=1)
+    out = augment(x)
+    candidates = [_shifted(x, dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    seen = set()
+    for i in range(len(x)):
+        matches = [k for k, c in enumerate(candidates) if torch.allclose(out[i], c[i], atol=1e-12)]
+        assert matches, f"sample {i} is not a whole-pixel shift of its input"
+        seen.add(matches[0])
+    assert len(seen) == 9  # every shift is drawn
+    augment.eval()
+    assert augment(x) is x
+
+
+def test_flips_and_signal_shift_match_their_oracles():
+    torch.manual_seed(0)
+    x = torch.rand(32, 3, 5, 6, dtype=torch.float64)
+    out = Augment(2, horizontal_flip=True, vertical_flip=True)(x)
+    for i in range(len(x)):
+        assert any(torch.allclose(out[i], x[i].flip(dims), atol=1e-12)
+                   for dims in [(), (-1,), (-2,), (-2, -1)])
+    s = torch.rand(32, 2, 11, dtype=torch.float64)
+    out = Augment(1, shift=2)(s)
+    oracle = [_shifted(s.unsqueeze(2), 0, d).squeeze(2) for d in range(-2, 3)]
+    for i in range(len(s)):
+        assert any(torch.allclose(out[i], c[i], atol=1e-12) for c in oracle)
+
+
+def test_rotation_scale_and_noise_are_random_but_mild():
+    torch.manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    blob = torch.exp(-((yy - 7.5) ** 2 + (xx - 7.5) ** 2) / 8).double()[None, None]
+    out = Augment(2, rotation=15, scale=0.1)(blob.repeat(50, 1, 1, 1))
+    # a centred round blob is nearly invariant under rotation and mild scaling
+    assert (out - blob).abs().max() < 0.15
+    assert (out - blob).abs().amax(dim=(1, 2, 3)).std() > 0  # but each sample differs
+    x = torch.zeros(200, 1, 8, 8, dtype=torch.float64)
+    assert abs(float(Augment(2, noise=0.3)(x).std()) - 0.3) < 0.01
+
+
+def test_estimator_augments_in_fit_and_predicts_deterministically(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, input_shape=(8, 8), shift=1, rotation=10, scale=0.1,
+                            noise=0.05).fit(X, y)
+    assert isinstance(clf.module_.augment, Augment)
+    np.testing.assert_array_equal(clf.predict_proba(X[:50]), clf.predict_proba(X[:50]))
+    x = torch.as_tensor(X[:50]).reshape(50, 1, 8, 8)
+    clf.module_.train()
+    with torch.no_grad():
+        assert not torch.equal(clf.module_.augment(x), x)
+    # without augmentation parameters there is no augmentation module at all
+    assert ConvNetClassifier(**SMALL).fit(X, y).module_.augment is None
+
+
+# --------------------------------------------------------- receptive field
+def _receptive_field(net, length=41):
+    """Input positions that the centre output of the last block depends on (by autograd)."""
+    x = torch.randn(1, 1, length, dtype=torch.float64, requires_grad=True)
+    maps = net.blocks(x)
+    maps[0, :, length // 2].sum().backward()
+    support = torch.nonzero(x.grad[0, 0]).ravel()
+    return int(support.max() - support.min() + 1)
+
+
+@pytest.mark.parametrize("dilation, residual, expected", [
+    ((1, 1), False, 1 + 2 * 2),          # two 3-taps
+    ((1, 2), False, 1 + 2 * 1 + 2 * 2),  # the dilated tap spacing widens the field
+    ((2, 4), False, 1 + 2 * 2 + 2 * 4),
+    ((1, 1), True, 1 + 4 * 2),           # residual blocks hold two convolutions each
+    ((1, 2), True, 1 + 2 * 2 * 1 + 2 * 2 * 2),
+])
+def test_dilation_and_residual_blocks_set_the_receptive_field(dilation, residual, expected):
+    torch.manual_seed(0)
+    net = ConvNet((1, 41), 2, [3, 3], kernel_size=3, dilation=dilation, residual=residual,
+                  normalization=None, activation="tanh", pooling=None).double()
+    assert _receptive_field(net) == expected
+    # dilation adds reach, not weights
+    n_weights = sum(p.numel() for p in net.parameters())
+    plain = ConvNet((1, 41), 2, [3, 3], dilation=(1, 1), residual=residual,
+                    normalization=None, pooling=None)
+    assert n_weights == sum(p.numel() for p in plain.parameters())
+
+
+def test_residual_block_is_identity_when_its_branch_is_zero():
+    torch.manual_seed(0)
+    block = ConvBlock(4, 4, 2, residual=True, normalization=None, activation="identity").double()
+    x = torch.randn(3, 4, 5, 5, dtype=torch.float64)
+    with torch.no_grad():
+        block.conv2.weight.zero_()
+        block.conv2.bias.zero_()
+        torch.testing.assert_close(block(x), x)  # the shortcut carries x through unchanged
+    widen = ConvBlock(4, 6, 2, residual=True)
+    assert widen.shortcut.kernel_size == (1, 1) and widen.shortcut.out_channels == 6
+
+
+def test_spatial_dropout_drops_whole_feature_maps():
+    torch.manual_seed(0)
+    block = ConvBlock(2, 16, 2, activation="logistic", spatial_dropout=0.5).double().train()
+    maps = block(torch.randn(8, 2, 6, 6, dtype=torch.float64))  # sigmoid > 0 unless dropped
+    zero = (maps == 0).flatten(2)
+    assert torch.equal(zero.all(dim=2), zero.any(dim=2))  # whole maps or nothing
+    assert 0.3 < zero.all(dim=2).double().mean() < 0.7
+    block.eval()
+    assert not (block(torch.randn(8, 2, 6, 6, dtype=torch.float64)) == 0).any()
+
+
+@pytest.mark.parametrize("normalization", ["batch", "group", "layer", "instance"])
+def test_normalizations_and_batch_norm_inference(normalization, digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, input_shape=(8, 8), normalization=normalization,
+                            residual=True).fit(X, y)
+    norms = [m for m in clf.module_.modules()
+             if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm))]
+    assert len(norms) == 4
+    # inference never depends on the other rows of the batch
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), clf.predict_proba(X[:40])[:1],
+                               rtol=1e-10)
+
+
+# ------------------------------------------------------- engine features
+def test_digits_quality_in_a_pipeline(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), ConvNetClassifier(
+        filters=(16, 32), input_shape=(8, 8), normalization="batch", max_iter=12,
+        batch_size=32, learning_rate_init=0.003, random_state=0, n_threads=1))
+    pipe.fit(X[:400], y[:400])
+    # these writers differ from the training ones: an RBF SVC gets 81% here
+    svc = SVC().fit(X[:400], y[:400]).score(X[400:], y[400:])
+    assert pipe.score(X[400:], y[400:]) > svc + 0.02
+
+
+def test_grid_search_over_flat_architecture_parameters(digits):
+    X, y = digits
+    grid = GridSearchCV(ConvNetClassifier(**SMALL, input_shape=(8, 8)),
+                        {"residual": [False, True], "dilation": [1, 2]}, cv=2)
+    grid.fit(X[:200], y[:200])
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_estimator_.module_.blocks[0].residual == grid.best_params_["residual"]
+
+
+def test_same_seed_same_fit_with_random_augmentation_and_dropout(digits):
+    X, y = digits
+    params = dict(SMALL, input_shape=(8, 8), shift=1, noise=0.1, dropout=0.3,
+                  spatial_dropout=0.1)
+    a = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
+    b = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
+    c = ConvNetClassifier(**{**params, "random_state": 1}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_early_stopping_restores_the_best_epoch(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**{**SMALL, "max_iter": 30}, input_shape=(8, 8),
+                            early_stopping=True, n_iter_no_change=2,
+                            learning_rate_init=0.05).fit(X, y)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.n_iter_ < 30
+
+
+def test_warm_start_and_partial_fit_continue_training(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, input_shape=(8, 8), warm_start=True).fit(X, y)
+    first = clf.loss_curve_[-1]
+    weights = clf.module_.blocks[0].conv1.weight.detach().clone()
+    clf.fit(X, y)
+    assert clf.loss_curve_[0] < first * 1.05  # starts from the fitted weights
+    assert not torch.equal(weights, clf.module_.blocks[0].conv1.weight)
+    inc = ConvNetClassifier(**SMALL, input_shape=(8, 8))
+    losses = [inc.partial_fit(X, y, classes=np.arange(10)).loss_ for _ in range(4)]
+    assert inc.n_iter_ == 4 and losses[-1] < losses[0]
+
+
+def test_pandas_input_records_feature_names():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(rng.normal(size=(30, 6)), columns=[f"t{i}" for i in range(6)])
+    clf = ConvNetClassifier(**SMALL).fit(df, pd.Series(rng.randint(0, 2, 30)))
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    assert clf.predict(df).shape == (30,)
+
+
+def test_gpu_fitted_model_loads_and_predicts_on_cpu(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**SMALL, input_shape=(8, 8), normalization="batch").fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device_ = "cuda:0"  # stand-in for a fit on a GPU: the base falls back to the CPU
+    if torch.cuda.is_available():
+        clf.module_.to("cuda:0")
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_cosine_learning_rate_anneals_to_zero_over_max_iter(digits):
+    X, y = digits
+    clf = ConvNetClassifier(**{**SMALL, "max_iter": 4}, learning_rate="cosine",
+                            learning_rate_init=0.01, solver="adam")
+    for k in range(1, 4):
+        clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+        lr = clf._optimizer.param_groups[0]["lr"]
+        assert lr == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * k / 4)))
+    clf.set_params(warm_start=True).fit(X[:100], y[:100])  # each fit runs its own cycle
+    assert clf._optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)
+    constant = ConvNetClassifier(**SMALL).fit(X[:100], y[:100])
+    assert constant._optimizer.param_groups[0]["lr"] == 0.001
