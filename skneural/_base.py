@@ -23,6 +23,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 
 from ._engine import STOCHASTIC_SOLVERS, train_lbfgs, train_stochastic
+from ._losses import LOSSES
 from ._regularizers import attach_prior
 from ._validation import (
     Interval,
@@ -163,6 +164,10 @@ class BaseNeuralEstimator(BaseEstimator):
                              accept_sparse="csr", multi_output=True, y_numeric=False)
         return densify(X), y
 
+    def _data_loss(self, raw, target, weight):
+        """The loss named by ``_loss_name`` from the table in ``_losses.py``."""
+        return LOSSES[self._loss_name](raw, target, weight)
+
     def _manual_step(self):
         """An exact autograd-free ``step(inputs, target, weight) -> loss`` or ``None``.
 
@@ -196,7 +201,10 @@ class BaseNeuralEstimator(BaseEstimator):
         if first_pass:
             self._dtype = torch.float64 if X.dtype == np.float64 else torch.float32
 
-        rng = check_random_state(self.random_state)
+        # partial_fit calls after the first continue the first call's random stream, so
+        # each one draws new shuffles and dropout masks (sklearn replays them)
+        rng = self._rng if incremental and not first_pass else check_random_state(self.random_state)
+        self._rng = rng
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device) if first_pass else torch.device(self.device_)
         with torch_threads(self.n_threads), seeded(seed, device):

@@ -10,7 +10,7 @@ from ._base import BaseNeuralEstimator
 from ._classifier import NeuralClassifierMixin
 from ._conv_modules import CONV_NORMALIZATIONS, Augment, ConvNet
 from ._docs import fill_doc
-from ._losses import LOSSES
+from ._regularizers import REGULARIZATION_CONSTRAINTS, image_shift_tangents
 from ._networks import ACTIVATIONS, INITIALIZERS, init_weights
 from ._validation import Interval, StrOptions, as_tensor
 
@@ -131,6 +131,19 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
 
     {engine_parameters}
 
+    {regularization_parameters}
+
+    tangent_prop : float, default=0.0
+        Strength of tangent propagation (seed 000) along the tangents of
+        one-pixel shifts (horizontal and vertical for images, along time for
+        signals): ``0.5 * sum_n sum_k (J_n tau_n)_k^2`` penalizes how much
+        the outputs change when the input shifts.
+
+    label_smoothing : float, default=0.0
+        Train against targets ``1 - eps`` on the true class and
+        ``eps / (K - 1)`` on each other class (seed 003).
+
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -165,6 +178,10 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
 
     _parameter_constraints: dict = {
         **BaseNeuralEstimator._parameter_constraints,
+        "mc_dropout": [Interval(Integral, 0, None, closed="left")],
+        **REGULARIZATION_CONSTRAINTS,
+        "tangent_prop": [Interval(Real, 0, None, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "dilation": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -198,7 +215,11 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, clip_grad_norm=None, device="cpu",
-                 n_threads=None):
+                 n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 tangent_prop=0.0, label_smoothing=0.0):
         self.filters = filters
         self.kernel_size = kernel_size
         self.dilation = dilation
@@ -243,6 +264,22 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         self.clip_grad_norm = clip_grad_norm
         self.device = device
         self.n_threads = n_threads
+        self.mc_dropout = mc_dropout
+        self.alpha_l1 = alpha_l1
+        self.alpha_lp = alpha_lp
+        self.lp_exponent = lp_exponent
+        self.layer_alphas = layer_alphas
+        self.soft_sharing = soft_sharing
+        self.soft_sharing_components = soft_sharing_components
+        self.jacobian_penalty = jacobian_penalty
+        self.input_noise = input_noise
+        self.weight_noise = weight_noise
+        self.dropconnect = dropconnect
+        self.adversarial = adversarial
+        self.adversarial_eps = adversarial_eps
+        self.penalty_start_epoch = penalty_start_epoch
+        self.tangent_prop = tangent_prop
+        self.label_smoothing = label_smoothing
 
     # ------------------------------------------------------------ input shape
     def _sample_shape(self, data_shape, n_features):
@@ -297,6 +334,10 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
             self.input_shape_ = self._sample_shape(data_shape or (X.shape[1],), X.shape[1])
         return X, y
 
+    def _tangents(self, x):
+        """Shift tangents for ``tangent_prop``: one per spatial axis of ``x``."""
+        return image_shift_tangents(x)
+
     def _inputs(self, X, device):
         return (as_tensor(X, self._dtype, device).reshape(-1, *self.input_shape_),)
 
@@ -337,8 +378,6 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         init_weights(module, "he_normal" if self.init == "auto" else self.init, self.activation)
         return module
 
-    def _data_loss(self, raw, target, weight):
-        return LOSSES[self._loss_name](raw, target, weight)
 
 
 # The shared engine text documents max_iter=200 (sklearn's MLP); a convnet epoch costs

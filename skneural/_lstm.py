@@ -10,7 +10,7 @@ from sklearn.utils import check_array, check_consistent_length
 from ._base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
 from ._classifier import NeuralClassifierMixin
 from ._docs import fill_doc
-from ._losses import LOSSES
+from ._regularizers import REGULARIZATION_CONSTRAINTS
 from ._recurrent import CONV_LAYOUTS, SUMMARIES, LSTMSequenceNet
 from ._sequences import (
     FLOAT_DTYPES,
@@ -114,6 +114,13 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
 
     {engine_parameters}
 
+    {regularization_parameters}
+
+    label_smoothing : float, default=0.0
+        Train against targets ``1 - eps`` on the true class and
+        ``eps / (K - 1)`` on each other class (seed 003).
+
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -159,6 +166,9 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
 
     _parameter_constraints: dict = {
         **BaseNeuralEstimator._parameter_constraints,
+        "mc_dropout": [Interval(Integral, 0, None, closed="left")],
+        **REGULARIZATION_CONSTRAINTS,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
@@ -181,7 +191,11 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, clip_grad_norm=5.0,
-                 device="cpu", n_threads=None):
+                 device="cpu", n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
+                 layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
+                 jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 label_smoothing=0.0):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
@@ -217,6 +231,21 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         self.clip_grad_norm = clip_grad_norm
         self.device = device
         self.n_threads = n_threads
+        self.mc_dropout = mc_dropout
+        self.alpha_l1 = alpha_l1
+        self.alpha_lp = alpha_lp
+        self.lp_exponent = lp_exponent
+        self.layer_alphas = layer_alphas
+        self.soft_sharing = soft_sharing
+        self.soft_sharing_components = soft_sharing_components
+        self.jacobian_penalty = jacobian_penalty
+        self.input_noise = input_noise
+        self.weight_noise = weight_noise
+        self.dropconnect = dropconnect
+        self.adversarial = adversarial
+        self.adversarial_eps = adversarial_eps
+        self.penalty_start_epoch = penalty_start_epoch
+        self.label_smoothing = label_smoothing
 
     # ----------------------------------------------------------------- data
     def _check_input_shape(self):
@@ -333,5 +362,3 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
             conv_layout=self.conv_layout,
         )
 
-    def _data_loss(self, raw, target, weight):
-        return LOSSES[self._loss_name](raw, target, weight)

@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from ._base import BaseNeuralEstimator
 from ._classifier import NeuralClassifierMixin
 from ._docs import fill_doc
-from ._losses import LOSSES, OUTPUT_ACTIVATIONS
+from ._losses import OUTPUT_ACTIVATIONS
 from ._networks import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -117,8 +117,6 @@ class _BaseMLP(BaseNeuralEstimator):
         init_weights(module, self.init, self.activation)
         return module
 
-    def _data_loss(self, raw, target, weight):
-        return LOSSES[self._loss_name](raw, target, weight)
 
     def _manual_step(self):
         # models with their own loss (the MDN) set no _loss_name and keep autograd

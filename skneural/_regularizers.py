@@ -152,16 +152,19 @@ def tangent_propagation(module, inputs, tangents):
 
 
 def image_shift_tangents(images):
-    """Tangent vectors of horizontal and vertical shifts of ``(B, C, H, W)`` images.
+    """Tangent vectors of one-pixel shifts of ``(B, C, L)`` signals or ``(B, C, H, W)`` images.
 
     ``d s(x, xi) / d xi`` at ``xi = 0`` for a shift by ``xi`` pixels is the
-    image's spatial derivative, here by central differences.
+    input's spatial derivative, here by central differences (zero at the
+    border). Returns one tangent per spatial axis, the last axis first.
     """
-    dx = (torch.roll(images, -1, dims=-1) - torch.roll(images, 1, dims=-1)) / 2
-    dy = (torch.roll(images, -1, dims=-2) - torch.roll(images, 1, dims=-2)) / 2
-    dx[..., 0], dx[..., -1] = 0, 0
-    dy[..., 0, :], dy[..., -1, :] = 0, 0
-    return dx, dy
+    tangents = []
+    for axis in range(2, images.dim())[::-1]:
+        d = (torch.roll(images, -1, dims=axis) - torch.roll(images, 1, dims=axis)) / 2
+        d.narrow(axis, 0, 1).zero_()
+        d.narrow(axis, images.shape[axis] - 1, 1).zero_()
+        tangents.append(d)
+    return tangents
 
 
 def regularization_params(est):

@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skneural import (
+    ConvNetClassifier,
     LSTMSequenceClassifier,
     MixtureDensityRegressor,
     MLPClassifier,
@@ -13,6 +14,7 @@ ESTIMATORS = [
     MLPClassifier(random_state=0),
     MLPRegressor(random_state=0),
     MixtureDensityRegressor(random_state=0),
+    ConvNetClassifier(random_state=0, n_threads=1),
     # a small network: sklearn's checks fit dozens of tiny data sets
     LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.01, n_threads=1,
                            random_state=0),

@@ -16,7 +16,6 @@ from sklearn.utils.estimator_checks import (
     check_estimators_pickle,
     check_fit_idempotent,
     check_sample_weight_equivalence_on_dense_data,
-    parametrize_with_checks,
 )
 
 from skneural._conv_modules import Augment, ConvBlock, ConvNet
@@ -33,11 +32,6 @@ SMALL = {"filters": (4, 8), "hidden_layer_sizes": (16,), "max_iter": 3, "random_
 def digits():
     X, y = load_digits(return_X_y=True)
     return (X / 16.0)[:600], y[:600]
-
-
-@parametrize_with_checks([ConvNetClassifier(random_state=0, n_threads=1)])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
