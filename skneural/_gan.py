@@ -124,6 +124,14 @@ class GANSampler(BaseNeuralEstimator):
         Categorical columns; ``"auto"`` takes a DataFrame's object,
         category, bool and string columns (none for arrays).
 
+    numeric_encoding : {"mode_specific", "standard"}, default="mode_specific"
+        How numeric columns reach the networks. Both standardize first;
+        ``"mode_specific"`` then encodes each value by its mode, found by a
+        variational Gaussian mixture per column, and its offset within the
+        mode (CTGAN's mode-specific normalization), which lets the generator
+        reproduce narrow peaks and multimodal columns exactly.
+        ``"standard"`` feeds the standardized values as they are.
+
     batch_size : int, default=256
         Rows per mini-batch (rounded up to a multiple of ``pac``).
 
@@ -226,6 +234,7 @@ class GANSampler(BaseNeuralEstimator):
         "generator_averaging": [None, Interval(Real, 0, 1, closed="left")],
         "rejection_sampling": ["boolean"],
         "categorical_features": [None, StrOptions({"auto"}), "array-like"],
+        "numeric_encoding": [StrOptions({"mode_specific", "standard"})],
     }
 
     def __init__(self, *, generator_hidden_layer_sizes=(128, 128),
@@ -236,7 +245,8 @@ class GANSampler(BaseNeuralEstimator):
                  label_smoothing=0.0, instance_noise=0.0, discriminator_steps=1,
                  learning_rate="linear", learning_rate_init=1e-3,
                  discriminator_learning_rate=None, generator_averaging=0.999,
-                 rejection_sampling=False, categorical_features="auto", batch_size=256,
+                 rejection_sampling=False, categorical_features="auto",
+                 numeric_encoding="mode_specific", batch_size=256,
                  max_iter=300, beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
                  verbose=False, warm_start=False, device="cpu", n_threads=None):
         self.generator_hidden_layer_sizes = generator_hidden_layer_sizes
@@ -259,6 +269,7 @@ class GANSampler(BaseNeuralEstimator):
         self.generator_averaging = generator_averaging
         self.rejection_sampling = rejection_sampling
         self.categorical_features = categorical_features
+        self.numeric_encoding = numeric_encoding
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.beta_1 = beta_1
@@ -324,9 +335,11 @@ class GANSampler(BaseNeuralEstimator):
             y = self._validate_classes(y, X.shape[0])
         if not first_pass and conditional != (self.classes_ is not None):
             raise ValueError("warm_start fit must keep y given (or absent) as in the first fit.")
+        rng = check_random_state(self.random_state)
         if first_pass:
             self.categorical_features_ = categorical
-            self._encoder = TabularEncoder(categorical).fit(X, frame)
+            self._encoder = TabularEncoder(
+                categorical, self.numeric_encoding == "mode_specific", rng).fit(X, frame)
             self._dtype = torch.float32 if X.dtype == np.float32 else torch.float64
             self.classes_, self.class_prior_ = None, None
             if conditional:
@@ -336,7 +349,6 @@ class GANSampler(BaseNeuralEstimator):
             unseen = np.setdiff1d(y, self.classes_)
             if unseen.size:
                 raise ValueError(f"y has classes {unseen.tolist()} not seen in the first fit.")
-        rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device) if first_pass else torch.device(self.device_)
         with torch_threads(self.n_threads), seeded(seed, device):
@@ -370,7 +382,8 @@ class GANSampler(BaseNeuralEstimator):
         generator = Generator(self.latent_dim, n_classes,
                               self._sizes(self.generator_hidden_layer_sizes,
                                           "generator_hidden_layer_sizes"),
-                              n_encoded, self._encoder.blocks, self.generator_activation,
+                              n_encoded, len(self._encoder.numeric), self._encoder.blocks,
+                              self._encoder.mode_specific, self.generator_activation,
                               self.generator_normalization)
         self.discriminator_hidden_layer_sizes_ = self._sizes(
             self.discriminator_hidden_layer_sizes, "discriminator_hidden_layer_sizes")

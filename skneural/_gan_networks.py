@@ -14,24 +14,27 @@ GUMBEL_TAU = 0.2  # CTGAN's temperature: near one-hot yet differentiable
 class Generator(nn.Module):
     """Noise (and a class one-hot) -> one encoded row.
 
-    Numeric outputs are linear; each categorical block is a Gumbel-softmax
+    Numeric outputs are linear, or ``tanh`` when they are mode offsets in
+    [-1, 1] (``bounded``); each one-hot block is a Gumbel-softmax
     in training (so the discriminator sees near one-hot vectors with a
     gradient) and an exact one-hot of the argmax in eval mode.
     """
 
-    def __init__(self, latent_dim, n_classes, hidden, n_out, blocks, activation, normalization):
+    def __init__(self, latent_dim, n_classes, hidden, n_out, n_numeric, blocks, bounded,
+                 activation, normalization):
         super().__init__()
         self.latent_dim = latent_dim
+        self.n_numeric = n_numeric
         self.blocks = list(blocks)
+        self.bounded = bounded
         self.net = MLP(latent_dim + n_classes, hidden, n_out, activation=activation,
                        normalization=normalization)
         init_weights(self.net, "auto", activation)
 
     def forward(self, z, cond=None):  # (B, latent) [, (B, K)] -> (B, n_out)
         raw = self.net(z if cond is None else torch.cat([z, cond], dim=1))
-        if not self.blocks:
-            return raw
-        parts = [raw[:, :self.blocks[0][0]]]
+        numeric = raw[:, :self.n_numeric]
+        parts = [torch.tanh(numeric) if self.bounded else numeric]
         for start, stop in self.blocks:
             logits = raw[:, start:stop]
             if self.training:
@@ -59,8 +62,10 @@ class Discriminator(nn.Module):
             if isinstance(layer, nn.LeakyReLU):
                 layer.negative_slope = 0.2  # the usual GAN slope (DCGAN)
         if spectral_norm:
+            # The hook-based form, not torch.nn.utils.parametrizations: a
+            # parametrized module cannot be pickled, and estimators must be.
             for layer in self.net.linear_layers():
-                nn.utils.parametrizations.spectral_norm(layer)
+                nn.utils.spectral_norm(layer)
 
     def forward(self, x, cond=None):  # (B, F) [, (B, K)] -> (B / pac,)
         if cond is not None:

@@ -1,0 +1,126 @@
+"""GANSampler quality on the ring of 8 Gaussians and the 5x5 grid (PacGAN's benchmark).
+
+For each data set and seed: 2,500 training rows, one fit, 2,500 generated
+rows. A generated row is *high quality* when it lies within 3 standard
+deviations (Euclidean) of the nearest mode; a mode is *covered* when at
+least 20 high-quality rows (of the 2,500) fall near it, the rule of the
+VEEGAN and PacGAN papers.
+
+    python benchmarks/bench_gan.py            # 5 seeds, both data sets
+    python benchmarks/bench_gan.py --quick    # 1 seed, shorter fits
+    python benchmarks/bench_gan.py --ctgan    # also the ctgan package, if importable
+
+Prints one table row per (data set, method) with mean modes covered, mean
+share of high-quality rows, the worst seed and the mean fit time.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from skneural._gan import GANSampler
+
+N_ROWS = 2500
+MIN_ROWS_PER_MODE = 20
+
+
+def ring(rng, n=N_ROWS, radius=1.0, std=0.01):
+    """Eight Gaussians at eight distinct angles on a circle."""
+    angles = 2 * np.pi * np.arange(8) / 8
+    modes = radius * np.column_stack([np.cos(angles), np.sin(angles)])
+    return modes[rng.randint(8, size=n)] + std * rng.randn(n, 2), modes, std
+
+
+def grid(rng, n=N_ROWS, spacing=2.0, std=0.05):
+    """Twenty-five Gaussians on a 5x5 grid."""
+    ticks = spacing * np.arange(-2, 3)
+    modes = np.array([(a, b) for a in ticks for b in ticks])
+    return modes[rng.randint(25, size=n)] + std * rng.randn(n, 2), modes, std
+
+
+def mode_scores(samples, modes, std):
+    """(modes covered, share of high-quality samples)."""
+    dist = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
+    nearest, good = dist.argmin(axis=1), dist.min(axis=1) < 3 * std
+    counts = np.bincount(nearest[good], minlength=len(modes))
+    return int((counts >= MIN_ROWS_PER_MODE).sum()), float(good.mean())
+
+
+def fit_skneural(X, seed, quick, **params):
+    gan = GANSampler(random_state=seed, n_threads=1, **params)
+    if quick:
+        gan.set_params(max_iter=gan.max_iter // 3)
+    start = time.perf_counter()
+    gan.fit(X)
+    return gan, time.perf_counter() - start
+
+
+def run_ctgan(X, seed, quick):
+    import pandas as pd
+    from ctgan import CTGAN
+
+    torch.manual_seed(seed)
+    model = CTGAN(epochs=100 if quick else 300)
+    start = time.perf_counter()
+    model.fit(pd.DataFrame(X, columns=["x", "y"]))
+    elapsed = time.perf_counter() - start
+    return model.sample(N_ROWS).to_numpy(), elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--data", choices=["ring", "grid", "both"], default="both")
+    parser.add_argument("--ctgan", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seeds = range(1 if args.quick else args.seeds)
+    datasets = {"ring": ring, "grid": grid}
+    if args.data != "both":
+        datasets = {args.data: datasets[args.data]}
+
+    methods = {
+        "GANSampler (defaults)": lambda X, s: fit_skneural(X, s, args.quick),
+        "GANSampler (rejection_sampling)": lambda X, s: fit_skneural(
+            X, s, args.quick, rejection_sampling=True),
+        "GANSampler (numeric_encoding='standard')": lambda X, s: fit_skneural(
+            X, s, args.quick, numeric_encoding="standard"),
+    }
+    rows = []
+    for name, make in datasets.items():
+        for method, fit in methods.items():
+            results = []
+            for seed in seeds:
+                X, modes, std = make(np.random.RandomState(seed))
+                gan, elapsed = fit(X.astype(np.float32), seed)
+                covered, quality = mode_scores(gan.sample(N_ROWS, random_state=seed),
+                                               modes, std)
+                results.append((covered, quality, elapsed))
+                print(f"  {name:5s} {method:42s} seed {seed}: {covered}/{len(modes)} modes, "
+                      f"{quality:.1%} high quality, {elapsed:.1f} s", flush=True)
+            rows.append((name, method, len(modes), np.array(results)))
+        if args.ctgan:
+            results = []
+            for seed in seeds:
+                X, modes, std = make(np.random.RandomState(seed))
+                samples, elapsed = run_ctgan(X, seed, args.quick)
+                covered, quality = mode_scores(samples, modes, std)
+                results.append((covered, quality, elapsed))
+                print(f"  {name:5s} ctgan seed {seed}: {covered}/{len(modes)}, {quality:.1%}",
+                      flush=True)
+            rows.append((name, "ctgan.CTGAN (300 epochs)", len(modes), np.array(results)))
+
+    print()
+    print(f"| data | method | modes covered (mean) | worst seed | high quality (mean) "
+          f"| worst seed | fit time (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, method, n_modes, r in rows:
+        print(f"| {name} | {method} | {r[:, 0].mean():.1f}/{n_modes} | {int(r[:, 0].min())} "
+              f"| {r[:, 1].mean():.1%} | {r[:, 1].min():.1%} | {r[:, 2].mean():.1f} |")
+
+
+if __name__ == "__main__":
+    main()
