@@ -303,7 +303,7 @@ class GANSampler(BaseNeuralEstimator):
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n_samples:
             raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]} entries.")
-        kind = type_of_target(y, input_name="y")
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
         if kind not in ("binary", "multiclass"):
             raise ValueError(
                 f"GANSampler conditions on class labels; y is {kind!r}. Pass class labels "
@@ -340,7 +340,11 @@ class GANSampler(BaseNeuralEstimator):
             self.categorical_features_ = categorical
             self._encoder = TabularEncoder(
                 categorical, self.numeric_encoding == "mode_specific", rng).fit(X, frame)
-            self._dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+            # The networks train in float32 whatever X is: the generator's noise
+            # swamps float32 rounding, and float64 would double the cost.
+            # Sampled rows come back in X's dtype.
+            self._dtype = torch.float32
+            self._out_dtype = np.float32 if X.dtype == np.float32 else np.float64
             self.classes_, self.class_prior_ = None, None
             if conditional:
                 self.classes_, counts = np.unique(y, return_counts=True)
@@ -447,8 +451,7 @@ class GANSampler(BaseNeuralEstimator):
             int(rng.randint(np.iinfo(np.int32).max)))
         with torch_threads(self.n_threads), torch.no_grad():
             rows = self._generate(codes, n_samples, generator, device)
-        X = self._encoder.decode(rows.cpu().numpy(), np.float64 if self._dtype ==
-                                 torch.float64 else np.float32)
+        X = self._encoder.decode(rows.cpu().numpy(), self._out_dtype)
         if return_y:
             return X, None if codes is None else self.classes_[codes]
         return X
