@@ -190,15 +190,16 @@ def test_loss_curves_and_progress(capsys):
 
 
 @pytest.mark.parametrize("params", [
-    dict(loss="minimax"), dict(gradient_penalty=1.0), dict(label_smoothing=0.2),
-    dict(instance_noise=0.3), dict(discriminator_steps=2, discriminator_learning_rate=4e-3),
+    dict(loss="minimax", label_smoothing=0.2),
+    dict(gradient_penalty=1.0, instance_noise=0.3, discriminator_steps=2,
+         discriminator_learning_rate=4e-3),
     dict(spectral_norm=False, pac=1, generator_averaging=None, learning_rate="constant"),
     dict(numeric_encoding="standard", generator_normalization="batch"),
 ])
 def test_stabilizer_options_still_learn_the_location(params):
     rng = np.random.RandomState(0)
     X = rng.normal([4.0, -4.0], 1.0, size=(300, 2))
-    model = gan(random_state=0, max_iter=40, **params).fit(X)
+    model = gan(random_state=0, max_iter=40, batch_size=64, **params).fit(X)
     S = model.sample(1000, random_state=0)
     np.testing.assert_allclose(S.mean(axis=0), [4.0, -4.0], atol=1.0)
 
