@@ -45,8 +45,10 @@ class GANSampler(BaseNeuralEstimator):
     The defaults combine the stabilizers that make small GANs train
     reliably: the non-saturating generator loss, packing of ``pac`` rows per
     discriminator input (PacGAN) against mode collapse, spectral
-    normalization of the discriminator, a linearly decaying step size and an
-    exponential moving average of the generator's weights.
+    normalization of the discriminator, a linearly decaying step size, an
+    exponential moving average of the generator's weights, CTGAN's
+    mode-specific encoding of numeric columns and discriminator rejection
+    sampling at ``sample`` time.
 
     Parameters
     ----------
@@ -114,11 +116,15 @@ class GANSampler(BaseNeuralEstimator):
         Decay of the exponential moving average of the generator's weights
         from which ``sample`` draws; ``None`` samples the last generator.
 
-    rejection_sampling : bool, default=False
+    rejection_sampling : bool, default=True
         Discriminator rejection sampling (Azadi et al. 2019): after training,
-        fit an unpacked discriminator on real vs generated rows and let
-        ``sample`` accept each candidate with a probability derived from its
-        density-ratio estimate. Sharper samples, more generator calls.
+        fit an unpacked discriminator (the critic) on real vs generated rows
+        for a quarter of the generator's steps, and let ``sample`` accept
+        each candidate with a probability derived from its density-ratio
+        estimate. It restores under-sampled modes and drops off-support rows,
+        at the cost of about 15% more fit time and several generator calls
+        per returned row. Setting it to False after a fit with True samples
+        the generator directly.
 
     categorical_features : "auto", None, array-like of int, bool or str, default="auto"
         Categorical columns; ``"auto"`` takes a DataFrame's object,
@@ -245,7 +251,7 @@ class GANSampler(BaseNeuralEstimator):
                  label_smoothing=0.0, instance_noise=0.0, discriminator_steps=1,
                  learning_rate="linear", learning_rate_init=1e-3,
                  discriminator_learning_rate=None, generator_averaging=0.999,
-                 rejection_sampling=False, categorical_features="auto",
+                 rejection_sampling=True, categorical_features="auto",
                  numeric_encoding="mode_specific", batch_size=256,
                  max_iter=300, beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
                  verbose=False, warm_start=False, device="cpu", n_threads=None):
@@ -371,7 +377,9 @@ class GANSampler(BaseNeuralEstimator):
             train_adversarial(self, self.module_, data, cond)
             self.module_.critic = None
             if self.rejection_sampling:
-                steps = max(200, self.n_iter_ * -(-X.shape[0] // self.batch_size) // 4)
+                # a quarter of the generator's steps: the critic only has to
+                # calibrate against the final, fixed generator
+                steps = max(1, self.n_iter_ * -(-X.shape[0] // self.batch_size) // 4)
                 train_critic(self, self.module_, data, cond, steps)
         return self
 

@@ -209,7 +209,7 @@ def test_rejection_sampling_returns_requested_rows():
     model = gan(random_state=0, rejection_sampling=True, max_iter=10).fit(X)
     assert model.module_.critic is not None
     assert model.sample(300, random_state=0).shape == (300, 2)
-    plain = gan(random_state=0, max_iter=2).fit(X)
+    plain = gan(random_state=0, max_iter=2, rejection_sampling=False).fit(X)
     plain.set_params(rejection_sampling=True)
     with pytest.raises(ValueError, match="rejection_sampling"):
         plain.sample(5)
