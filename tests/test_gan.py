@@ -232,3 +232,13 @@ def test_bad_input_errors():
         cond.sample(3, y=[0, 1])
     with pytest.raises(ValueError, match="NaN|missing"):
         gan(**SMALL).fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", None]}))
+
+
+def test_warm_start_continues_training_the_same_networks():
+    X = np.random.RandomState(0).normal(size=(64, 2))
+    model = gan(random_state=0, warm_start=True, **SMALL).fit(X)
+    module = model.module_
+    before = [p.detach().clone() for p in module.generator.parameters()]
+    model.fit(X)
+    assert model.module_ is module
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
