@@ -133,8 +133,8 @@ def main():
             rows.append((name, "ctgan.CTGAN (300 epochs)", len(modes), np.array(results)))
 
     print()
-    print(f"| data | method | modes covered (mean) | worst seed | high quality (mean) "
-          f"| worst seed | fit wall time (s) | fit CPU time (s) |")
+    print("| data | method | modes covered (mean) | worst seed | high quality (mean) "
+          "| worst seed | fit wall time (s) | fit CPU time (s) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, method, n_modes, r in rows:
         print(f"| {name} | {method} | {r[:, 0].mean():.1f}/{n_modes} | {int(r[:, 0].min())} "

@@ -13,11 +13,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from skneural._gan import GANSampler  # noqa: E402
+from skneural._gan import GANSampler
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 

@@ -1,4 +1,4 @@
-"""The adversarial training loop of GANSampler, its losses and rejection sampling.
+"""The adversarial training loop of GANSampler, its losses and the rejection critic.
 
 One loop, written out: epoch -> generator steps; before each generator step,
 ``discriminator_steps`` discriminator steps on a fresh batch of real rows
@@ -213,26 +213,3 @@ def train_critic(est, module, data, cond, n_steps):
         loss.backward()
         opt.step()
     module.critic = critic.eval()
-
-
-DRS_PERCENTILE = 95.0  # gamma: the 95th percentile of F per batch, as Azadi et al. use
-DRS_EPSILON = 1e-6
-
-
-@torch.no_grad()
-def rejection_filter(critic, rows, cond, max_logit, generator):
-    """Keep-mask of Azadi et al.'s discriminator rejection sampling.
-
-    With the optimal discriminator, ``logit D(x) = log p_data(x) / p_g(x)``, so
-    accepting ``x ~ p_g`` with probability ``exp(logit - max_logit)`` yields
-    ``p_data``. The paper's smoothed version accepts with probability
-    ``sigmoid(F(x) - gamma)``, ``F = l - M - log(1 - exp(l - M - eps))``.
-    """
-    logit = critic(rows, cond)
-    max_logit = max(max_logit, float(logit.max()))
-    shifted = logit - max_logit
-    score = shifted - torch.log1p(-torch.exp(shifted - DRS_EPSILON))
-    gamma = torch.quantile(score, DRS_PERCENTILE / 100.0)
-    accept = torch.sigmoid(score - gamma)
-    u = torch.rand(accept.shape, generator=generator, device=accept.device, dtype=accept.dtype)
-    return u < accept, max_logit

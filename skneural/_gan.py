@@ -5,10 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from ._adversarial import GENERATOR_LOSSES, rejection_filter, train_adversarial, train_critic
+from ._adversarial import GENERATOR_LOSSES, train_adversarial, train_critic
 from ._base import BaseNeuralEstimator, resolve_device, seeded, torch_threads
 from ._gan_data import TabularEncoder, _is_dataframe, categorical_indices
 from ._gan_networks import Discriminator, GANModule, Generator
+from ._gan_sampling import generate_rows
 from ._networks import ACTIVATIONS, NORMALIZATIONS
 from ._validation import (
     Interval,
@@ -23,8 +24,6 @@ from ._validation import (
 
 _ENGINE_KEPT = ("batch_size", "learning_rate_init", "max_iter", "random_state", "verbose",
                 "warm_start", "beta_1", "beta_2", "epsilon", "device", "n_threads")
-SAMPLE_CHUNK = 65536
-MAX_REJECTION_ROUNDS = 200
 
 
 class GANSampler(BaseNeuralEstimator):
@@ -458,57 +457,17 @@ class GANSampler(BaseNeuralEstimator):
         generator = torch.Generator(device=device).manual_seed(
             int(rng.randint(np.iinfo(np.int32).max)))
         with torch_threads(self.n_threads), torch.no_grad():
-            rows = self._generate(codes, n_samples, generator, device)
+            critic = self.module_.critic if self.rejection_sampling else None
+            if self.rejection_sampling and critic is None:
+                raise ValueError("rejection_sampling=True needs a fit with rejection_sampling="
+                                 "True (it trains the critic); refit or set it to False.")
+            n_classes = 0 if codes is None else len(self.classes_)
+            rows = generate_rows(self.module_.sampler(), critic, codes, n_classes, n_samples,
+                                 generator, device, self._dtype)
         X = self._encoder.decode(rows.cpu().numpy(), self._out_dtype)
         if return_y:
             return X, None if codes is None else self.classes_[codes]
         return X
-
-    def _generate(self, codes, n_samples, generator, device):
-        G = self.module_.sampler()
-        n_classes = 0 if codes is None else len(self.classes_)
-        critic = self.module_.critic if self.rejection_sampling else None
-        if self.rejection_sampling and critic is None:
-            raise ValueError("rejection_sampling=True needs a fit with rejection_sampling=True "
-                             "(it trains the critic); refit or set rejection_sampling=False.")
-
-        def draw(idx):
-            z = torch.randn(len(idx), G.latent_dim, generator=generator, device=device,
-                            dtype=self._dtype)
-            c = None
-            if n_classes:
-                c = torch.nn.functional.one_hot(torch.as_tensor(codes[idx], device=device),
-                                                n_classes).to(self._dtype)
-            return G(z, c), c
-
-        if critic is None:
-            return torch.cat([draw(np.arange(s, min(s + SAMPLE_CHUNK, n_samples)))[0]
-                              for s in range(0, n_samples, SAMPLE_CHUNK)])
-        # Burn-in: the maximum logit over many candidates estimates M (Azadi et al.).
-        burn = np.resize(np.arange(n_samples), 10000)
-        rows, c = draw(burn)
-        max_logit = float(critic(rows, c).max())
-        out = torch.empty(n_samples, rows.shape[1], dtype=self._dtype, device=device)
-        pending = np.arange(n_samples)
-        for _ in range(MAX_REJECTION_ROUNDS):
-            batch = np.resize(pending, max(2 * len(pending), 1000))
-            rows, c = draw(batch)
-            keep, max_logit = rejection_filter(critic, rows, c, max_logit, generator)
-            keep = keep.cpu().numpy()
-            # first accepted candidate for each pending row index
-            accepted = {}
-            for position in np.flatnonzero(keep):
-                accepted.setdefault(batch[position], position)
-            if accepted:
-                targets = np.fromiter(accepted.keys(), dtype=np.int64)
-                positions = np.fromiter(accepted.values(), dtype=np.int64)
-                out[torch.as_tensor(targets, device=device)] = rows[
-                    torch.as_tensor(positions, device=device)]
-                pending = np.setdiff1d(pending, targets)
-            if not len(pending):
-                return out
-        raise RuntimeError("Rejection sampling accepted too few candidates; set "
-                           "rejection_sampling=False or train longer.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,18 +8,14 @@ import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skneural._adversarial import (
-    GENERATOR_LOSSES,
-    discriminator_loss,
-    r1_penalty,
-    rejection_filter,
-)
+from skneural._adversarial import GENERATOR_LOSSES, discriminator_loss, r1_penalty
 from skneural._gan import GANSampler
 from skneural._gan_data import TabularEncoder, categorical_indices
 from skneural._gan_networks import Discriminator
+from skneural._gan_sampling import rejection_filter
 
-SMALL = dict(generator_hidden_layer_sizes=(16,), discriminator_hidden_layer_sizes=(16,),
-             latent_dim=4, max_iter=3, batch_size=32, n_threads=1)
+SMALL = {"generator_hidden_layer_sizes": (16,), "discriminator_hidden_layer_sizes": (16,),
+             "latent_dim": 4, "max_iter": 3, "batch_size": 32, "n_threads": 1}
 
 
 def gan(**params):
@@ -190,11 +186,11 @@ def test_loss_curves_and_progress(capsys):
 
 
 @pytest.mark.parametrize("params", [
-    dict(loss="minimax", label_smoothing=0.2),
-    dict(gradient_penalty=1.0, instance_noise=0.3, discriminator_steps=2,
-         discriminator_learning_rate=4e-3),
-    dict(spectral_norm=False, pac=1, generator_averaging=None, learning_rate="constant"),
-    dict(numeric_encoding="standard", generator_normalization="batch"),
+    {"loss": "minimax", "label_smoothing": 0.2},
+    {"gradient_penalty": 1.0, "instance_noise": 0.3, "discriminator_steps": 2,
+         "discriminator_learning_rate": 4e-3},
+    {"spectral_norm": False, "pac": 1, "generator_averaging": None, "learning_rate": "constant"},
+    {"numeric_encoding": "standard", "generator_normalization": "batch"},
 ])
 def test_stabilizer_options_still_learn_the_location(params):
     rng = np.random.RandomState(0)
