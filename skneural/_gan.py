@@ -290,18 +290,16 @@ class GANSampler(BaseNeuralEstimator):
     def _validate_rows(self, X, reset):
         """Validate ``X`` (arrays, lists, DataFrames with categorical columns) as rows."""
         frame = X if _is_dataframe(X) else None
+        spec = self.categorical_features
         if reset:
-            n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
-            categorical = categorical_indices(X, self.categorical_features, n_features or 0) \
-                if n_features else []
+            if not hasattr(X, "shape") and spec is not None and not isinstance(spec, str):
+                X = np.asarray(X, dtype=object)  # a list with categorical columns by index
+            shape = getattr(X, "shape", ())
+            categorical = categorical_indices(X, spec, shape[1]) if len(shape) == 2 else []
         else:
             categorical = self.categorical_features_
         dtype = None if categorical else (np.float64, np.float32)
         X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1)
-        if reset and not n_features:  # lists: indices resolved once the shape is known
-            categorical = categorical_indices(X, self.categorical_features, X.shape[1])
-            if categorical:
-                X = validate_data(self, X, reset=reset, dtype=None)
         return X, categorical, frame
 
     def _validate_classes(self, y, n_samples):
