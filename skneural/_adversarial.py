@@ -1,0 +1,215 @@
+"""The adversarial training loop of GANSampler, its losses and the rejection critic.
+
+One loop, written out: epoch -> generator steps; before each generator step,
+``discriminator_steps`` discriminator steps on a fresh batch of real rows
+and a batch of generated ones. Two optimizers, one per network; this is the
+only place they are stepped.
+
+The value function (Goodfellow et al. 2014, seed 001) is
+``V(G, D) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]`` with ``min_G max_D V``.
+Everything works on logits ``l`` with ``D = sigmoid(l)``:
+``log D = -softplus(-l)`` and ``log(1 - D) = -softplus(l)``.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.exceptions import ConvergenceWarning
+
+from ._engine import _all_finite, _snapshot
+from ._gan_networks import Discriminator
+
+
+def discriminator_loss(real_logit, fake_logit, label_smoothing=0.0):
+    """``-V(G, D)``: binary cross-entropy, real target ``1 - label_smoothing``.
+
+    Smoothing only the real target (one-sided, Salimans et al. 2016) keeps
+    the optimal discriminator from rewarding generated points far from data.
+    """
+    target = 1.0 - label_smoothing
+    real = target * F.softplus(-real_logit) + (1.0 - target) * F.softplus(real_logit)
+    return real.mean() + F.softplus(fake_logit).mean()
+
+
+def minimax_loss(fake_logit):
+    """The original generator objective, ``E[log(1 - D(G(z)))]`` (minimized)."""
+    return -F.softplus(fake_logit).mean()
+
+
+def non_saturating_loss(fake_logit):
+    """``-E[log D(G(z))]``: the same fixed point, strong gradients early on."""
+    return F.softplus(-fake_logit).mean()
+
+
+GENERATOR_LOSSES = {"minimax": minimax_loss, "non_saturating": non_saturating_loss}
+
+
+def r1_penalty(discriminator, real, cond):
+    """``E ||grad_x D(x)||^2`` on real rows (Mescheder et al. 2018), with graph."""
+    real = real.detach().requires_grad_(True)
+    logit = discriminator(real, cond)
+    (grad,) = torch.autograd.grad(logit.sum(), real, create_graph=True)
+    return grad.pow(2).sum(dim=1).mean()
+
+
+def _adam(params, lr, est):
+    return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon)
+
+
+class _Progress:
+    """tqdm bar showing both losses, silent unless verbose."""
+
+    def __init__(self, verbose, total):
+        self.bar = None
+        self.verbose = verbose
+        if verbose:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, desc="GANSampler", unit="epoch")
+
+    def update(self, epoch, loss_d, loss_g):
+        if self.bar is not None:
+            self.bar.set_postfix({"loss_D": f"{loss_d:.4f}", "loss_G": f"{loss_g:.4f}"},
+                                 refresh=False)
+            self.bar.update(1)
+        elif self.verbose:
+            print(f"Epoch {epoch}, discriminator loss = {loss_d:.6f}, "
+                  f"generator loss = {loss_g:.6f}")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train_adversarial(est, module, data, cond):
+    """Train ``module.generator`` against ``module.discriminator`` for ``est.max_iter`` epochs.
+
+    Parameters
+    ----------
+    est : GANSampler
+        Hyper-parameters; ``loss_curve_`` and ``n_iter_`` are updated in place.
+    module : GANModule
+    data : tensor of shape (n_samples, n_encoded)
+        Encoded real rows on the training device.
+    cond : tensor of shape (n_samples, n_classes) or None
+        One-hot class of each row for a conditional GAN.
+    """
+    G, D = module.generator, module.discriminator
+    lr_d = est.discriminator_learning_rate or est.learning_rate_init
+    opt_g = _adam(G.parameters(), est.learning_rate_init, est)
+    opt_d = _adam(D.parameters(), lr_d, est)
+    generator_loss = GENERATOR_LOSSES[est.loss]
+    n, device = data.shape[0], data.device
+    batch = est.pac * max(1, math.ceil(min(est.batch_size, n) / est.pac))
+    steps_per_epoch = max(1, math.ceil(n / batch))
+    total_steps = est.max_iter * steps_per_epoch
+    decay = est.generator_averaging
+    progress = _Progress(est.verbose, est.max_iter)
+
+    def real_batch():
+        idx = torch.randint(n, (batch,), device=device)
+        return data[idx], None if cond is None else cond[idx]
+
+    def fake_batch(c):
+        z = torch.randn(batch, G.latent_dim, device=device, dtype=data.dtype)
+        return G(z, c)
+
+    def noisy(x, std):
+        return x if std == 0 else x + std * torch.randn_like(x)
+
+    try:
+        for epoch in range(est.max_iter):
+            G.train()
+            D.train()
+            last_good = _snapshot(module)
+            sum_d = sum_g = 0.0
+            for step in range(steps_per_epoch):
+                progress_frac = (epoch * steps_per_epoch + step) / total_steps
+                if est.learning_rate == "linear":
+                    for opt, lr in ((opt_g, est.learning_rate_init), (opt_d, lr_d)):
+                        for group in opt.param_groups:
+                            group["lr"] = lr * (1.0 - progress_frac)
+                # Instance noise (Sonderby et al. 2017) blurs both distributions so
+                # their supports overlap early on; it is annealed linearly to zero.
+                noise = est.instance_noise * (1.0 - progress_frac)
+
+                for _ in range(est.discriminator_steps):
+                    real, c = real_batch()
+                    with torch.no_grad():
+                        fake = fake_batch(c)
+                    loss_d = discriminator_loss(D(noisy(real, noise), c), D(noisy(fake, noise), c),
+                                                est.label_smoothing)
+                    if est.gradient_penalty > 0:
+                        loss_d = loss_d + 0.5 * est.gradient_penalty * r1_penalty(D, real, c)
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_d.backward()
+                    opt_d.step()
+
+                _, c = real_batch()  # class mix of the data for the generated batch
+                for p in D.parameters():
+                    p.requires_grad_(False)
+                loss_g = generator_loss(D(noisy(fake_batch(c), noise), c))
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                for p in D.parameters():
+                    p.requires_grad_(True)
+                if decay:
+                    module.update_average(decay)
+                sum_d += float(loss_d.detach())
+                sum_g += float(loss_g.detach())
+
+            epoch_d, epoch_g = sum_d / steps_per_epoch, sum_g / steps_per_epoch
+            if not (np.isfinite(epoch_d) and np.isfinite(epoch_g)) or not _all_finite(module):
+                module.load_state_dict(last_good)
+                warnings.warn(
+                    f"GANSampler: the losses became non-finite in epoch {est.n_iter_ + 1}; "
+                    "training stopped and the weights from the end of the previous epoch "
+                    "were restored. Lower learning_rate_init or use spectral_norm=True.",
+                    ConvergenceWarning,
+                )
+                break
+            est.n_iter_ += 1
+            est.loss_curve_["discriminator"].append(epoch_d)
+            est.loss_curve_["generator"].append(epoch_g)
+            progress.update(est.n_iter_, epoch_d, epoch_g)
+    except KeyboardInterrupt:
+        warnings.warn(f"GANSampler: training interrupted by user after {est.n_iter_} epochs; "
+                      "the estimator keeps the latest weights.", UserWarning)
+    finally:
+        progress.close()
+    module.eval()
+
+
+def train_critic(est, module, data, cond, n_steps):
+    """Fit an unpacked discriminator to real vs generated rows, the generator frozen.
+
+    Discriminator rejection sampling (Azadi et al. 2019) needs ``D(x)`` of a
+    single row, calibrated against the final generator; the packed training
+    discriminator provides neither, so a fresh one is fitted here.
+    """
+    G = module.sampler().eval()
+    critic = Discriminator(data.shape[1], 0 if cond is None else cond.shape[1],
+                           est.discriminator_hidden_layer_sizes_, 1,
+                           est.discriminator_activation, None, False)
+    critic = critic.to(device=data.device, dtype=data.dtype).train()
+    opt = _adam(critic.parameters(), est.discriminator_learning_rate or est.learning_rate_init,
+                est)
+    n = data.shape[0]
+    batch = min(est.batch_size, n)
+    for _ in range(n_steps):
+        idx = torch.randint(n, (batch,), device=data.device)
+        c = None if cond is None else cond[idx]
+        with torch.no_grad():
+            z = torch.randn(batch, G.latent_dim, device=data.device, dtype=data.dtype)
+            fake = G(z, c)
+        loss = discriminator_loss(critic(data[idx], c), critic(fake, c))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    module.critic = critic.eval()

@@ -1,0 +1,258 @@
+"""Tabular rows <-> the flat float matrix a GAN trains on.
+
+Numeric columns are standardized (zero mean, unit variance). With
+``numeric_encoding="mode_specific"`` each standardized column is further
+split as in CTGAN (Xu et al. 2019): a variational Gaussian mixture finds its
+modes, and a value becomes the one-hot of its mode plus its offset from the
+mode's mean in units of four standard deviations. A narrow peak then costs
+the generator a discrete choice and an O(1) number instead of a very precise
+output. Each categorical column becomes a one-hot block. ``decode`` maps a
+generator's output back to rows in the original scale, one-hot blocks by
+their argmax, so every generated category is one seen in ``fit``.
+
+Encoded layout: ``[numeric part (one value per numeric column) | one-hot
+blocks: the mode blocks of the numeric columns, then the categories]``.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture
+from sklearn.utils import check_array
+
+MAX_MODES = 10  # CTGAN's defaults: 10 components, weights below 0.005 pruned
+MIN_MODE_WEIGHT = 0.005
+MIN_MODE_STD = 1e-3  # in standardized units: floors the spread of single-value modes
+MIXTURE_ROWS = 5000  # rows the mixture of one column is fitted on
+
+
+def _is_dataframe(X):
+    return hasattr(X, "dtypes") and hasattr(X, "columns")
+
+
+def categorical_indices(X, categorical_features, n_features):
+    """Resolve ``categorical_features`` to sorted column indices.
+
+    ``"auto"`` takes the object, category, bool and string columns of a
+    DataFrame and nothing from an array; ``None`` means no categorical
+    column; otherwise indices, a boolean mask or column names.
+    """
+    if categorical_features is None:
+        return []
+    if isinstance(categorical_features, str):
+        if categorical_features != "auto":
+            raise ValueError(
+                f"categorical_features={categorical_features!r}; use 'auto', None, "
+                "column indices, a boolean mask or column names."
+            )
+        if not _is_dataframe(X):
+            return []
+        return [i for i, dtype in enumerate(X.dtypes)
+                if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+                or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)]
+    spec = np.asarray(categorical_features)
+    if spec.dtype == bool:
+        if spec.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask must have {n_features} entries, "
+                f"got shape {spec.shape}."
+            )
+        return [int(i) for i in np.flatnonzero(spec)]
+    if spec.dtype.kind in "OUS":
+        if not _is_dataframe(X):
+            raise ValueError("categorical_features given as column names needs a DataFrame X.")
+        columns = [str(c) for c in X.columns]
+        missing = [name for name in spec.ravel() if str(name) not in columns]
+        if missing:
+            raise ValueError(f"categorical_features names {missing} are not columns of X.")
+        return sorted(columns.index(str(name)) for name in spec.ravel())
+    if spec.dtype.kind not in "iu":
+        raise TypeError(
+            "categorical_features must be 'auto', None, integer indices, a boolean mask "
+            f"or column names, got {categorical_features!r}."
+        )
+    indices = sorted({int(i) for i in spec.ravel()})
+    if indices and (indices[0] < -n_features or indices[-1] >= n_features):
+        raise ValueError(
+            f"categorical_features {indices} out of range for {n_features} features."
+        )
+    return sorted({i % n_features for i in indices})
+
+
+class TabularEncoder:
+    """Standardize numeric columns and one-hot encode categorical ones.
+
+    Parameters
+    ----------
+    categorical : list of int
+        Indices of the categorical columns.
+    mode_specific : bool
+        Encode numeric columns by mode (CTGAN) rather than standardized only.
+    rng : numpy RandomState
+        Seeds the mixtures and the draw of each value's mode.
+    """
+
+    def __init__(self, categorical, mode_specific, rng):
+        self.categorical = list(categorical)
+        self.mode_specific = mode_specific
+        self.rng = rng
+
+    def fit(self, X, frame=None):
+        """Learn means, scales, modes and categories from validated rows ``X`` (2-D array)."""
+        n_features = X.shape[1]
+        self.numeric = [i for i in range(n_features) if i not in self.categorical]
+        numeric = self._numeric(X)
+        self.mean_ = numeric.mean(axis=0)
+        scale = numeric.std(axis=0)
+        self.scale_ = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(self.mean_)), scale, 1.0)
+        standardized = (numeric - self.mean_) / self.scale_
+        self.modes_ = [self._fit_modes(column) for column in standardized.T] \
+            if self.mode_specific else []
+        self.categories_ = []
+        for i in self.categorical:
+            column = X[:, i]
+            if pd.isna(column).any():
+                raise ValueError(f"Categorical column {i} contains missing values.")
+            try:
+                self.categories_.append(np.unique(column))
+            except TypeError as exc:
+                raise TypeError(
+                    f"Categorical column {i} mixes types that cannot be ordered ({exc}); "
+                    "convert it to strings."
+                ) from exc
+        # Restore DataFrame dtypes on the way out: categories, ints, floats.
+        self.dtypes_ = None if frame is None else list(frame.dtypes)
+        self.columns_ = None if frame is None else list(frame.columns)
+        return self
+
+    def _fit_modes(self, column):
+        """(means, stds, weights) of the modes of one standardized column."""
+        if np.unique(column).size < 2:
+            return np.zeros(1), np.ones(1), np.ones(1)
+        if column.size > MIXTURE_ROWS:
+            column = self.rng.choice(column, MIXTURE_ROWS, replace=False)
+        mixture = BayesianGaussianMixture(
+            n_components=min(MAX_MODES, np.unique(column).size),
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=1e-3, max_iter=100,
+            random_state=self.rng.randint(np.iinfo(np.int32).max))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mixture.fit(column.reshape(-1, 1))
+        # The mixture's Wishart prior inflates narrow modes' variances by about
+        # prior / n_k; one maximum-likelihood M-step on its responsibilities
+        # gives the modes' own means and spreads. Modes holding less than
+        # MIN_MODE_WEIGHT of the rows are dropped first.
+        resp = mixture.predict_proba(column.reshape(-1, 1))
+        share = resp.mean(axis=0)
+        keep = share > MIN_MODE_WEIGHT
+        keep[np.argmax(share)] = True
+        resp = resp[:, keep] / np.maximum(resp[:, keep].sum(axis=1, keepdims=True), 1e-300)
+        mass = np.maximum(resp.sum(axis=0), 1e-12)
+        means = resp.T @ column / mass
+        stds = np.sqrt(np.einsum("nk,nk->k", resp, (column[:, None] - means) ** 2) / mass)
+        return means, np.maximum(stds, MIN_MODE_STD), mass / mass.sum()
+
+    def _mode_parts(self, standardized):
+        """Offsets in [-1, 1] and mode one-hots; each value's mode drawn from its posterior."""
+        offsets, onehots = [], []
+        for j, (means, stds, weights) in enumerate(self.modes_):
+            x = standardized[:, j:j + 1]
+            log_density = -0.5 * ((x - means) / stds) ** 2 - np.log(stds) + np.log(weights)
+            post = np.exp(log_density - log_density.max(axis=1, keepdims=True))
+            post /= post.sum(axis=1, keepdims=True)
+            cumulative = post.cumsum(axis=1)
+            u = self.rng.uniform(size=(x.shape[0], 1))
+            mode = np.minimum((u > cumulative).sum(axis=1), len(means) - 1)
+            offsets.append(np.clip((x[:, 0] - means[mode]) / (4 * stds[mode]), -0.99, 0.99))
+            onehots.append(np.eye(len(means))[mode])
+        return offsets, onehots
+
+    def _numeric(self, X):
+        if not self.numeric:
+            return np.zeros((X.shape[0], 0))
+        part = X[:, self.numeric]
+        if part.dtype.kind not in "fiub":
+            part = check_array(part, dtype=np.float64)
+        return np.asarray(part, dtype=np.float64)
+
+    def _block_sizes(self):
+        return [len(m[0]) for m in self.modes_] + [len(c) for c in self.categories_]
+
+    @property
+    def blocks(self):
+        """(start, stop) of each one-hot block: numeric modes, then categories."""
+        start, out = len(self.numeric), []
+        for size in self._block_sizes():
+            out.append((start, start + size))
+            start += size
+        return out
+
+    @property
+    def n_encoded(self):
+        return len(self.numeric) + sum(self._block_sizes())
+
+    def encode(self, X, dtype):
+        """Rows -> (n, n_encoded): numeric part, then one-hot blocks."""
+        standardized = (self._numeric(X) - self.mean_) / self.scale_
+        if self.mode_specific:
+            offsets, parts = self._mode_parts(standardized)
+            parts = [np.column_stack(offsets) if offsets else standardized] + parts
+        else:
+            parts = [standardized]
+        for i, categories in zip(self.categorical, self.categories_):
+            codes = np.searchsorted(categories, X[:, i])
+            codes = np.clip(codes, 0, len(categories) - 1)
+            unknown = categories[codes] != X[:, i]
+            if np.any(unknown):
+                raise ValueError(
+                    f"Categorical column {i} has categories not seen in fit: "
+                    f"{np.unique(X[unknown, i])[:5].tolist()}."
+                )
+            parts.append(np.eye(len(categories))[codes])
+        return np.hstack(parts).astype(dtype, copy=False)
+
+    def decode(self, Z, dtype):
+        """Generator outputs -> rows in the original scale and layout."""
+        numeric = np.asarray(Z[:, :len(self.numeric)], dtype=np.float64)
+        blocks = self.blocks
+        if self.mode_specific:
+            for j, ((means, stds, _), (start, stop)) in enumerate(zip(self.modes_, blocks)):
+                mode = np.argmax(Z[:, start:stop], axis=1)
+                numeric[:, j] = numeric[:, j] * 4 * stds[mode] + means[mode]
+        numeric = numeric * self.scale_ + self.mean_
+        columns = [None] * (len(self.numeric) + len(self.categorical))
+        for j, i in enumerate(self.numeric):
+            columns[i] = numeric[:, j]
+        category_blocks = blocks[len(self.modes_):]
+        for (start, stop), i, categories in zip(category_blocks, self.categorical,
+                                                self.categories_):
+            columns[i] = categories[np.argmax(Z[:, start:stop], axis=1)]
+        if self.columns_ is not None:
+            return self._frame(columns)
+        if not self.categorical:
+            return numeric.astype(dtype, copy=False)
+        if all(c.dtype.kind in "fiub" for c in self.categories_):
+            return np.column_stack(columns).astype(np.float64)
+        out = np.empty((Z.shape[0], len(columns)), dtype=object)
+        for i, column in enumerate(columns):
+            out[:, i] = column
+        return out
+
+    def _frame(self, columns):
+        data = {}
+        for name, column, dtype in zip(self.columns_, columns, self.dtypes_):
+            if isinstance(dtype, pd.CategoricalDtype):
+                data[name] = pd.Categorical(column, dtype=dtype)
+            elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+                if column.dtype.kind == "f":
+                    column = np.rint(column)
+                data[name] = column.astype(dtype)
+            else:
+                try:
+                    data[name] = pd.Series(column).astype(dtype).to_numpy()
+                except (TypeError, ValueError):
+                    data[name] = column
+        return pd.DataFrame(data, columns=self.columns_)
