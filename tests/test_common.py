@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skneural import (
     ConvNetClassifier,
+    GANSampler,
     LSTMSequenceClassifier,
     MixtureDensityRegressor,
     MLPClassifier,
@@ -18,6 +19,8 @@ ESTIMATORS = [
     # a small network: sklearn's checks fit dozens of tiny data sets
     LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.01, n_threads=1,
                            random_state=0),
+    GANSampler(generator_hidden_layer_sizes=(16,), discriminator_hidden_layer_sizes=(16,),
+               latent_dim=4, max_iter=3, batch_size=32, n_threads=1, random_state=0),
 ]
 
 

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skneural._adversarial import GENERATOR_LOSSES, discriminator_loss, r1_penalty
 from skneural._gan import GANSampler
@@ -21,12 +20,6 @@ SMALL = {"generator_hidden_layer_sizes": (16,), "discriminator_hidden_layer_size
 def gan(**params):
     """A GANSampler on one torch thread (the test machine's cores are shared)."""
     return GANSampler(**{"n_threads": 1, **params})
-
-
-@parametrize_with_checks([GANSampler(random_state=0, **SMALL)])
-
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 # ------------------------------------------------------------------ losses

@@ -308,15 +308,16 @@ def test_tangent_prop_makes_a_convnet_less_sensitive_to_shifts(digits):
     from skneural import ConvNetClassifier
 
     X, y, X_te, _ = digits
-    kw = dict(input_shape=(8, 8), filters=(8,), hidden_layer_sizes=(32,), max_iter=10,
+    kw = dict(input_shape=(8, 8), filters=(8,), hidden_layer_sizes=(32,), max_iter=20,
               n_threads=1, random_state=0)
     plain = ConvNetClassifier(**kw).fit(X, y)
-    invariant = ConvNetClassifier(tangent_prop=1.0, **kw).fit(X, y)
+    invariant = ConvNetClassifier(tangent_prop=0.3, **kw).fit(X, y)
 
     def shift_sensitivity(clf):
         x = torch.as_tensor(X_te).reshape(-1, 1, 8, 8)
         module = clf.module_.eval()
-        return sum(float(tangent_propagation(module, (x,), t)) for t in image_shift_tangents(x))
+        return sum(float(tangent_propagation(module, (x,), t).detach())
+                   for t in image_shift_tangents(x))
 
-    assert shift_sensitivity(invariant) < 0.5 * shift_sensitivity(plain)
-    assert invariant.score(X_te, digits[3]) > 0.7
+    assert shift_sensitivity(invariant) < 0.3 * shift_sensitivity(plain)
+    assert invariant.score(X_te, digits[3]) > plain.score(X_te, digits[3]) - 0.1
