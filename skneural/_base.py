@@ -359,4 +359,5 @@ class BaseNeuralEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.sparse = True  # the base's validation densifies sparse X (see densify)
         return tags

@@ -471,4 +471,5 @@ class GANSampler(BaseNeuralEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.input_tags.categorical = True
+        tags.input_tags.sparse = False  # rows are validated here, not by the base
         return tags

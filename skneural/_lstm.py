@@ -328,6 +328,11 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         with torch_threads(self.n_threads):
             self.module_.refresh_norm_statistics(batches)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False  # sequences are validated here, not by the base
+        return tags
+
     def _inputs(self, X, device):
         return sequence_tensors(X, self._x_mean, self._x_scale, self._dtype, device)
 

@@ -127,11 +127,6 @@ class _BaseMLP(BaseNeuralEstimator):
         return lambda inputs, target, weight: manual_backprop(
             module, inputs[0], target, weight, loss_name, activation)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # densified by the base, as documented there
-        return tags
-
     @property
     def coefs_(self):
         """Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)`` as in sklearn."""
