@@ -290,7 +290,11 @@ class BaseNeuralEstimator(BaseEstimator):
         """Raw network outputs for validated rows ``X``, in bounded chunks, as a tensor on the CPU."""
         module = self.module_ if module is None else module
         device = self._inference_device()
-        module.to(device).eval()
+        # .to() and .eval() walk every submodule: worth skipping on the single-row path
+        if next(module.parameters()).device != device:
+            module.to(device)
+        if module.training or dropout_on:
+            module.eval()
         if dropout_on:
             for m in module.modules():
                 if isinstance(m, torch.nn.Dropout):
@@ -305,7 +309,8 @@ class BaseNeuralEstimator(BaseEstimator):
         if dropout_on:
             module.eval()
         raw = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
-        if not torch.isfinite(raw).all():
+        # a sum is finite iff every entry is (bar overflow): one reduction, not a mask
+        if not (np.isfinite(float(raw.sum())) or torch.isfinite(raw).all()):
             raise ValueError(
                 f"{type(self).__name__} produced non-finite outputs for these inputs "
                 "(values far outside the training range, or weights from a diverged "

@@ -146,7 +146,7 @@ class NeuralClassifierMixin:
         proba : ndarray of shape (n_samples, n_classes)
             For binary problems, columns for ``classes_[0]`` and ``classes_[1]``.
         """
-        proba = np.mean([self._proba_from_raw(raw) for raw in self._predict_raws(X)], axis=0)
+        proba = self._mean_proba(self._predict_raws(X))
         if not self._multiclass and self._label_binarizer.y_type_ == "binary":
             proba = np.hstack([1.0 - proba, proba])
         return proba
@@ -182,7 +182,20 @@ class NeuralClassifierMixin:
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         raws = self._predict_raws(X)
-        return self._decode(np.mean([self._proba_from_raw(raw) for raw in raws], axis=0))
+        if len(raws) == 1:  # the logits decide: argmax, or the sign for sigmoid outputs
+            raw = raws[0].numpy()
+            if self._multiclass:
+                return self.classes_[raw.argmax(axis=1)]
+            if self._label_binarizer.y_type_ == "binary":
+                return self.classes_[(raw[:, 0] > 0).astype(int)]
+            return (raw > 0).astype(int)
+        return self._decode(self._mean_proba(raws))
+
+    def _mean_proba(self, raws):
+        """Probabilities averaged over Monte-Carlo passes (one pass: just the probabilities)."""
+        if len(raws) == 1:
+            return self._proba_from_raw(raws[0])
+        return np.mean([self._proba_from_raw(raw) for raw in raws], axis=0)
 
 
     def __sklearn_tags__(self):

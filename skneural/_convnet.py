@@ -10,8 +10,8 @@ from ._base import BaseNeuralEstimator
 from ._classifier import NeuralClassifierMixin
 from ._conv_modules import CONV_NORMALIZATIONS, Augment, ConvNet
 from ._docs import fill_doc
-from ._regularizers import REGULARIZATION_CONSTRAINTS, image_shift_tangents
 from ._networks import ACTIVATIONS, INITIALIZERS, init_weights
+from ._regularizers import REGULARIZATION_CONSTRAINTS, image_shift_tangents
 from ._validation import Interval, StrOptions, as_tensor
 
 AUGMENTATIONS = ("shift", "rotation", "scale", "horizontal_flip", "vertical_flip", "noise")

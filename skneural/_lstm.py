@@ -10,8 +10,8 @@ from sklearn.utils import check_array, check_consistent_length
 from ._base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
 from ._classifier import NeuralClassifierMixin
 from ._docs import fill_doc
-from ._regularizers import REGULARIZATION_CONSTRAINTS
 from ._recurrent import CONV_LAYOUTS, SUMMARIES, LSTMSequenceNet
+from ._regularizers import REGULARIZATION_CONSTRAINTS
 from ._sequences import (
     FLOAT_DTYPES,
     check_3d,

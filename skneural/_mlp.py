@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import r2_score
 
@@ -17,8 +18,12 @@ from ._networks import (
     NORMALIZATIONS,
     init_weights,
     manual_backprop,
+    numpy_forward,
     supports_manual_backprop,
+    supports_numpy_forward,
 )
+
+NUMPY_PREDICT_ROWS = 64  # up to this many rows, predict runs the plain MLP in numpy
 from ._regularizers import REGULARIZATION_CONSTRAINTS
 from ._validation import Interval, StrOptions, _fit_context, column_or_1d
 
@@ -117,6 +122,18 @@ class _BaseMLP(BaseNeuralEstimator):
         init_weights(module, self.init, self.activation)
         return module
 
+
+    def _raw_output(self, X, module=None, dropout_on=False):
+        # a few rows through a plain network on the CPU: numpy beats torch's per-op dispatch
+        module = self.module_ if module is None else module
+        if (X.shape[0] <= NUMPY_PREDICT_ROWS and not dropout_on
+                and supports_numpy_forward(module, self.activation)
+                and next(module.parameters()).device.type == "cpu"):
+            dtype = np.float32 if self._dtype == torch.float32 else np.float64
+            raw = numpy_forward(module, np.asarray(X, dtype=dtype), self.activation)
+            if np.isfinite(raw).all():
+                return torch.from_numpy(raw.astype(np.float64))
+        return super()._raw_output(X, module, dropout_on)  # which also refuses non-finite
 
     def _manual_step(self):
         # models with their own loss (the MDN) set no _loss_name and keep autograd

@@ -6,6 +6,7 @@ identity outputs); probabilities are computed by the estimators, never here.
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -184,6 +185,34 @@ def _output_delta(loss_name, raw, target, weight):
         delta = raw.exp().sub_(target)
     loss = loss.mean() if weight is None else (loss * weight).sum() / weight.sum()
     return loss, delta.mul_(scale)
+
+
+_NUMPY_ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0, out=z),
+    "tanh": lambda z: np.tanh(z, out=z),
+    "logistic": lambda z: np.divide(1.0, 1.0 + np.exp(-z), out=z),
+}
+
+
+def numpy_forward(mlp, X, activation):
+    """The forward pass of a plain MLP in numpy, for a few rows on the CPU.
+
+    For one row, torch's per-op dispatch costs more than the arithmetic; the
+    weights are read as numpy views of the parameters (no copy), so this is
+    the same network, not a cached copy.
+    """
+    layers = mlp.linear_layers()
+    act = _NUMPY_ACTIVATIONS[activation]
+    h = X
+    for layer in layers[:-1]:
+        h = act(h @ layer.weight.detach().numpy().T + layer.bias.detach().numpy())
+    return h @ layers[-1].weight.detach().numpy().T + layers[-1].bias.detach().numpy()
+
+
+def supports_numpy_forward(mlp, activation):
+    """Whether :func:`numpy_forward` computes ``mlp`` (Linear + activation blocks only)."""
+    return all(len(block) == 2 for block in mlp.hidden) and activation in _NUMPY_ACTIVATIONS
 
 
 def supports_manual_backprop(mlp, activation, loss_name):

@@ -55,6 +55,9 @@ def as_tensor(array, dtype, device):
     wrapped too: the library never writes into user data, so torch's
     "not writable" warning would only be noise.
     """
+    array = np.asarray(array)
+    if array.flags.writeable:  # the common case skips the costly warnings context
+        return torch.as_tensor(array, dtype=dtype, device=device)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(np.asarray(array), dtype=dtype, device=device)
+        return torch.as_tensor(array, dtype=dtype, device=device)

@@ -505,3 +505,16 @@ def test_sparse_input_is_densified_with_a_warning(blobs):
             MLPClassifier().fit(sparse, y)
     finally:
         _base.MAX_DENSE_ELEMENTS = limit
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_numpy_predict_path_matches_torch(blobs, activation):
+    """A few rows go through numpy, many through torch: the same network either way."""
+    from skneural._mlp import NUMPY_PREDICT_ROWS
+
+    X, y = blobs
+    clf = MLPClassifier(hidden_layer_sizes=(16, 8), activation=activation, max_iter=5,
+                        **quiet(random_state=0)).fit(X, y)
+    few = clf.predict_proba(X[:NUMPY_PREDICT_ROWS])
+    many = clf.predict_proba(X)[:NUMPY_PREDICT_ROWS]
+    np.testing.assert_allclose(few, many, rtol=1e-10, atol=1e-12)
