@@ -169,10 +169,11 @@ class BaseNeuralEstimator(BaseEstimator):
         return LOSSES[self._loss_name](raw, target, weight)
 
     def _manual_step(self):
-        """An exact autograd-free ``step(inputs, target, weight) -> loss`` or ``None``.
+        """An exact autograd-free ``step(inputs, target, weight, decay) -> loss`` or ``None``.
 
-        The callable computes one batch's data loss and writes its gradient
-        into the parameters' ``.grad``; the engine then steps the optimizer.
+        The callable computes one batch's data loss and writes its gradient,
+        plus ``decay`` times each weight matrix (sklearn's L2 gradient), into
+        the parameters' ``.grad``; the engine then steps the optimizer.
         """
         return None
 

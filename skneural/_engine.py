@@ -37,19 +37,21 @@ def _fused(optimizer_cls, params, **kwargs):
 def make_optimizer(est, module):
     """Build the torch optimizer named by ``est.solver``.
 
-    Parameters are split in two groups, as in nanoGPT: the weight matrices,
-    whose group carries the L2 term as ``weight_decay`` (set per batch by the
-    engine), and biases and normalization parameters, which are not decayed.
     sklearn's names keep their meaning: ``momentum`` and ``nesterovs_momentum``
     for ``sgd``; ``beta_1``, ``beta_2``, ``epsilon`` for ``adam``/``adamw``.
-    With ``adamw``, ``alpha`` is AdamW's decoupled weight decay.
+    sklearn's L2 term is added to the gradients by the engine, so one
+    parameter group (one fused update per step) serves every solver but
+    ``adamw``, whose decoupled ``alpha`` decays the weight matrices only: as
+    in nanoGPT, a second group holds biases and normalization parameters.
     """
-    decayed = decayed_parameters(module)
-    ids = {id(p) for p in decayed}
-    others = [p for p in module.parameters() if p.requires_grad and id(p) not in ids]
-    groups = [{"params": decayed, "weight_decay": est.alpha if est.solver == "adamw" else 0.0},
-              {"params": others, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
+    params = [p for p in module.parameters() if p.requires_grad]
+    groups = [{"params": params}]
+    if est.solver == "adamw":
+        decayed = decayed_parameters(module)
+        ids = {id(p) for p in decayed}
+        groups = [{"params": decayed, "weight_decay": est.alpha},
+                  {"params": [p for p in params if id(p) not in ids], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
     lr, eps = est.learning_rate_init, est.epsilon
     if est.solver == "sgd":
         momentum = est.momentum
@@ -92,8 +94,9 @@ def _snapshot(module):
 
 
 def _all_finite(module):
-    return all(bool(torch.isfinite(p).all()) for p in module.state_dict().values()
-               if p.is_floating_point())
+    """Whether every floating-point parameter and buffer is finite (one reduction)."""
+    tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
+    return bool(torch.isfinite(torch.stack(torch._foreach_norm(tensors))).all())
 
 
 def _restore_finite(est, module, snapshots, train, n_check=1024):
@@ -248,10 +251,9 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     max_iter = 1 if incremental else est.max_iter
     progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
-    # sklearn's L2 gradient alpha / batch_weight * W rides on the decayed group's weight_decay
+    # sklearn's L2 gradient alpha / batch_weight * W, added to the weights' gradients
     l2 = est.alpha if est.solver != "adamw" else 0.0
     decayed = decayed_parameters(module) if l2 else []
-    decay_group = optimizer.param_groups[0]  # make_optimizer puts the decayed group first
     batch_norms = _batch_norms(n_samples, batch_size, device)
     regularizer = Regularizer(est, module)
     # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
@@ -275,16 +277,18 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     idx = rows[idx]
                 batch_weight = None if weight is None else weight[idx]
                 norm = (stop - start) if weight is None else float(batch_weight.sum())
-                if manual is not None:
-                    loss = manual(_take(inputs, idx), target[idx], batch_weight)
+                decay = l2_now / norm if decayed and norm > 0 else 0.0
+                if manual is not None:  # folds the L2 gradient into its own matmuls
+                    loss = manual(_take(inputs, idx), target[idx], batch_weight, decay)
                 else:
                     optimizer.zero_grad(set_to_none=True)
                     regularizer.perturb_weights()
                     loss = regularizer.loss(_take(inputs, idx), target[idx], batch_weight, epoch)
                     loss.backward()
                     regularizer.restore_weights()
+                    if decay:
+                        torch._foreach_add_([p.grad for p in decayed], decayed, alpha=decay)
                 if decayed:
-                    decay_group["weight_decay"] = l2_now / norm if norm > 0 else 0.0
                     rows_per_weight += (stop - start) / norm if norm > 0 else 0.0
                 if clip is not None:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), clip)

@@ -141,8 +141,8 @@ class _BaseMLP(BaseNeuralEstimator):
         loss_name = getattr(self, "_loss_name", None)
         if not supports_manual_backprop(module, activation, loss_name):
             return None
-        return lambda inputs, target, weight: manual_backprop(
-            module, inputs[0], target, weight, loss_name, activation)
+        return lambda inputs, target, weight, decay: manual_backprop(
+            module, inputs[0], target, weight, loss_name, activation, decay)
 
     @property
     def coefs_(self):

@@ -222,7 +222,7 @@ def supports_manual_backprop(mlp, activation, loss_name):
         "log_loss", "binary_log_loss", "squared_error", "poisson")
 
 
-def manual_backprop(mlp, x, target, weight, loss_name, activation):
+def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=0.0):
     """One batch's data loss, with its gradient written into each parameter's ``.grad``.
 
     Parameters
@@ -235,6 +235,9 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation):
     weight : Tensor of shape (B,) or None
     loss_name : str
     activation : str
+    weight_decay : float, default=0.0
+        Adds ``weight_decay * W`` to each weight matrix's gradient (the
+        gradient of sklearn's L2 term), inside the same matmul.
 
     Returns
     -------
@@ -251,18 +254,21 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation):
         loss, delta = _output_delta(loss_name, raw, target, weight)  # (B, n_outputs)
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            _write_grad(layer.weight, delta.T, activations[i])
+            _write_grad(layer.weight, delta.T, activations[i], weight_decay)
             _write_grad(layer.bias, delta, None)
             if i > 0:
                 delta = _ACTIVATION_BACKWARD[activation](activations[i], delta @ layer.weight)
     return loss
 
 
-def _write_grad(param, left, right):
-    """``param.grad = left @ right`` (or the column sum of ``left``), reusing the buffer."""
-    if param.grad is None:
-        param.grad = left @ right if right is not None else left.sum(dim=0)
-    elif right is not None:
-        torch.mm(left, right, out=param.grad)
+def _write_grad(param, left, right, weight_decay=0.0):
+    """``param.grad = left @ right + weight_decay * param`` (or ``left``'s column sum)."""
+    if right is None:
+        if param.grad is None:
+            param.grad = left.sum(dim=0)
+        else:
+            torch.sum(left, dim=0, out=param.grad)
+    elif param.grad is None:
+        param.grad = torch.addmm(param, left, right, beta=weight_decay)
     else:
-        torch.sum(left, dim=0, out=param.grad)
+        torch.addmm(param, left, right, beta=weight_decay, out=param.grad)

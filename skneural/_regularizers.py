@@ -6,9 +6,9 @@ it) read here; the engine asks a :class:`Regularizer` for each batch's loss.
 Scaling follows sklearn's L2 term ``0.5 * alpha * w^T w / batch_weight``:
 every weight penalty is divided by the batch's total sample weight, so
 strengths mean "per sample" whatever the batch size. sklearn's L2 term itself
-enters the stochastic solvers as its gradient through the optimizer's
-``weight_decay`` (one fused update, no extra graph); L-BFGS adds it to the
-objective.
+enters the stochastic solvers as its gradient, ``alpha / batch_weight * W``,
+added by the engine to the weights' gradients (folded into the matmuls of the
+hand-written MLP backward pass); L-BFGS adds it to the objective.
 
 Weights are the parameters with ``dim() >= 2`` (matrices and kernels); biases
 and normalization parameters are never penalized or perturbed.
