@@ -22,13 +22,12 @@ from ._mdn_density import (
 )
 from ._mlp import _BaseMLP
 from ._networks import MLP, init_weights
+from ._regressor import NeuralRegressorMixin, weighted_moments
 from ._validation import (
     Interval,
     StrOptions,
-    _fit_context,
     check_is_fitted,
     check_random_state,
-    column_or_1d,
 )
 
 
@@ -48,7 +47,7 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
 
 
 @fill_doc
-class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
+class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     """Mixture density network: a neural conditional density estimator.
 
     An MLP maps ``x`` to the parameters of a Gaussian mixture over the
@@ -188,51 +187,10 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
         self.scale_target = scale_target
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the mixture density network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : MixtureDensityRegressor
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Run one epoch over ``X, y``, keeping the optimizer state.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : MixtureDensityRegressor
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def _validate_Xy(self, X, y, reset):
-        X, y = super()._validate_Xy(X, y, reset)
-        return X, np.asarray(y, dtype=X.dtype)
-
     def _validate_targets(self, y, reset, sample_weight=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        y = self._targets_2d(y, reset)
         if reset:
-            self.n_outputs_ = y.shape[1]
-            # weighted moments, so weights of 2 act exactly like duplicated rows
-            mean = np.average(y, axis=0, weights=sample_weight)
-            var = np.average((y - mean) ** 2, axis=0, weights=sample_weight)
+            mean, var = weighted_moments(y, sample_weight)
             if self.covariance_type == "spherical":
                 # one scale for all outputs keeps sigma^2 I isotropic in the target's units
                 var = np.full_like(var, var.mean())
@@ -243,9 +201,6 @@ class MixtureDensityRegressor(RegressorMixin, _BaseMLP):
             self._y_scale = np.where(std > 0, std, 1.0)
             # log|dz/dy| of the standardization: log p(y) = log p(z) - sum_d log s_d
             self._log_jacobian = float(np.log(self._y_scale).sum())
-        elif y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} outputs but the model was fitted on "
-                             f"{self.n_outputs_}.")
         return (y - self._y_mean) / self._y_scale
 
     def _build_module(self, n_features):

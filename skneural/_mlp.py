@@ -22,10 +22,11 @@ from ._networks import (
     supports_manual_backprop,
     supports_numpy_forward,
 )
+from ._regressor import NeuralRegressorMixin, weighted_moments
 
 NUMPY_PREDICT_ROWS = 64  # up to this many rows, predict runs the plain MLP in numpy
 from ._regularizers import REGULARIZATION_CONSTRAINTS
-from ._validation import Interval, StrOptions, _fit_context, column_or_1d
+from ._validation import Interval, StrOptions
 
 
 class _BaseMLP(BaseNeuralEstimator):
@@ -280,7 +281,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
 
 
 @fill_doc
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor on a PyTorch backend.
 
     A drop-in for :class:`sklearn.neural_network.MLPRegressor` with dropout,
@@ -395,60 +396,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
         self.scale_target = scale_target
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to data ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : MLPRegressor
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Run one epoch over ``X, y``, keeping the optimizer state.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : MLPRegressor
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def _validate_Xy(self, X, y, reset):
-        X, y = super()._validate_Xy(X, y, reset)
-        return X, np.asarray(y, dtype=X.dtype)
-
     def _validate_targets(self, y, reset, sample_weight=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        y = self._targets_2d(y, reset)
         if reset:
-            self.n_outputs_ = y.shape[1]
             self._loss_name = self.loss
             self.out_activation_ = OUTPUT_ACTIVATIONS[self.loss]
             scale = self.scale_target and self.loss == "squared_error"
-            # weighted moments, so weights of 2 act exactly like duplicated rows
-            mean = np.average(y, axis=0, weights=sample_weight)
-            std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
+            mean, var = weighted_moments(y, sample_weight)
+            std = np.sqrt(var)
             self._y_mean = mean if scale else np.zeros(y.shape[1])
-            std = std if scale else np.ones(y.shape[1])
-            self._y_scale = np.where(std > 0, std, 1.0)
-        elif y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} outputs but the model was fitted on "
-                             f"{self.n_outputs_}.")
+            self._y_scale = np.where(std > 0, std, 1.0) if scale else np.ones(y.shape[1])
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative targets y.")
         return (y - self._y_mean) / self._y_scale

@@ -1,0 +1,71 @@
+"""What the skneural regressors share: fit entry points and target handling."""
+
+import numpy as np
+
+from ._validation import _fit_context, column_or_1d
+
+
+def weighted_moments(y, sample_weight=None):
+    """Per-output mean and variance of ``y`` (2-D) under ``sample_weight``.
+
+    Weighted, so a weight of 2 acts exactly like a duplicated row (sklearn's
+    sample-weight equivalence).
+    """
+    mean = np.average(y, axis=0, weights=sample_weight)
+    var = np.average((y - mean) ** 2, axis=0, weights=sample_weight)
+    return mean, var
+
+
+class NeuralRegressorMixin:
+    """``fit``/``partial_fit`` and numeric, 2-D targets for regressors on ``BaseNeuralEstimator``.
+
+    Put it before the estimator base in the MRO.
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``X, y``, keeping the optimizer state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _validate_Xy(self, X, y, reset):
+        X, y = super()._validate_Xy(X, y, reset)
+        return X, np.asarray(y, dtype=X.dtype)
+
+    def _targets_2d(self, y, reset):
+        """``y`` as (n_samples, n_outputs), checked against the fitted output count."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if reset:
+            self.n_outputs_ = y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs but the model was fitted on "
+                             f"{self.n_outputs_}.")
+        return y
