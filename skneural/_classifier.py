@@ -78,7 +78,7 @@ class NeuralClassifierMixin:
             if len(binarizer.classes_) < 2 and kind != "multilabel-indicator":
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {binarizer.classes_[0]!r}."
+                    f"but the data contains only one class: {binarizer.classes_.tolist()[0]!r}."
                 )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_

@@ -1,0 +1,182 @@
+"""Every estimator meets bad input with a clear error naming the problem."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skneural import (
+    ConvNetClassifier,
+    GANSampler,
+    LSTMSequenceClassifier,
+    MixtureDensityRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+FAST = dict(max_iter=3, n_threads=1, random_state=0)
+SMALL = {
+    MLPClassifier: dict(hidden_layer_sizes=(8,)),
+    MLPRegressor: dict(hidden_layer_sizes=(8,)),
+    MixtureDensityRegressor: dict(n_components=2, hidden_layer_sizes=(8,)),
+    ConvNetClassifier: dict(filters=(4,), hidden_layer_sizes=(8,)),
+    LSTMSequenceClassifier: dict(hidden_size=4),
+    GANSampler: dict(generator_hidden_layer_sizes=(8,), discriminator_hidden_layer_sizes=(8,),
+                     latent_dim=2, batch_size=16),
+}
+FACTORIES = {cls.__name__: (lambda cls=cls, **kw: cls(**{**SMALL[cls], **FAST, **kw}))
+             for cls in SMALL}
+CLASSIFIERS = ["MLPClassifier", "ConvNetClassifier", "LSTMSequenceClassifier"]
+SUPERVISED = [name for name in FACTORIES if name != "GANSampler"]
+
+
+def data(name, n=40, n_features=6):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, n_features))
+    if name in CLASSIFIERS:
+        y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    elif name == "GANSampler":
+        y = None
+    else:
+        y = X[:, 0] + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def fit(name, X, y, **kw):
+    est = FACTORIES[name](**kw)
+    return est.fit(X) if name == "GANSampler" else est.fit(X, y)
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+@pytest.mark.parametrize("value,match", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_X(name, value, match):
+    X, y = data(name)
+    X[3, 2] = value
+    with pytest.raises(ValueError, match=match):
+        fit(name, X, y)
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_empty_X(name):
+    X, y = data(name)
+    with pytest.raises(ValueError, match="0 sample|empty|minimum of 1"):
+        fit(name, X[:0], None if y is None else y[:0])
+
+
+@pytest.mark.parametrize("name", [n for n in FACTORIES if n != "LSTMSequenceClassifier"])
+def test_one_dimensional_X(name):
+    """(The LSTM reads a 1-D row list as sequences; the others need 2-D.)"""
+    X, y = data(name)
+    with pytest.raises(ValueError, match="2D|2-D|Expected 2D"):
+        fit(name, X[:, 0], y)
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_strings_and_complex_X(name):
+    X, y = data(name)
+    if name != "GANSampler":  # strings are categories for the GAN
+        with pytest.raises((ValueError, TypeError)):
+            fit(name, np.full(X.shape, "a", dtype=object), y)
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        fit(name, X + 1j, y)
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_wrong_number_of_features_at_predict(name):
+    X, y = data(name)
+    est = fit(name, X, y)
+    with pytest.raises(ValueError, match="feature"):
+        est.predict(X[:, :-1])
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_y_of_the_wrong_length(name):
+    X, y = data(name)
+    with pytest.raises(ValueError, match="inconsistent|length|samples"):
+        fit(name, X, y[:-3])
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_nan_in_y(name):
+    X, y = data(name)
+    y = y.astype(float)
+    y[0] = np.nan
+    with pytest.raises(ValueError, match="NaN|Unknown label"):
+        fit(name, X, y)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_single_class(name):
+    X, y = data(name)
+    with pytest.raises(ValueError, match="class"):
+        fit(name, X, np.zeros_like(y))
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_validation_split_too_small(name):
+    X, y = data(name, n=6)
+    with pytest.raises(ValueError, match="validation"):
+        fit(name, X, y, early_stopping=True, validation_fraction=0.1)
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_batch_size_larger_than_the_data_is_clipped_with_a_warning(name):
+    X, y = data(name)
+    with pytest.warns(UserWarning, match="batch_size"):
+        est = fit(name, X, y, batch_size=1000)
+    assert np.isfinite(est.predict(X).astype(float)).all()
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_invalid_parameter_values(name):
+    X, y = data(name)
+    with pytest.raises(InvalidParameterError, match="max_iter"):
+        fit(name, X, y, max_iter=0)
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_extreme_but_valid_values_train_without_nans(name):
+    X, y = data(name, n=60)
+    X = np.column_stack([X * 1e6, np.ones(len(X))])  # huge scale and a constant column
+    X = np.vstack([X, X[:10]])  # duplicated rows
+    y = np.concatenate([y, y[:10]])
+    est = fit(name, X, y)
+    assert np.isfinite(est.predict(X).astype(float)).all()
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # hypothesis is in the test extra; without it these tests are skipped
+    given = None
+
+if given is not None:
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(n=st.integers(1, 30), n_features=st.integers(1, 5),
+           dtype=st.sampled_from([np.float32, np.float64, np.int64]),
+           scale=st.sampled_from([1e-6, 1.0, 1e6]),
+           solver=st.sampled_from(["adam", "sgd", "lbfgs", "rmsprop"]),
+           batch_size=st.sampled_from(["auto", 1, 7]),
+           regressor=st.booleans())
+    def test_only_documented_exceptions_and_finite_outputs(n, n_features, dtype, scale, solver,
+                                                           batch_size, regressor):
+        rng = np.random.RandomState(n * 7 + n_features)
+        X = (rng.normal(size=(n, n_features)) * scale).astype(dtype)
+        y = X[:, 0].astype(float) if regressor else rng.randint(0, 2, size=n)
+        cls = MLPRegressor if regressor else MLPClassifier
+        est = cls(hidden_layer_sizes=(4,), solver=solver, batch_size=batch_size, max_iter=3,
+                  random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                est.fit(X, y)
+            except ValueError as exc:  # documented: too few samples or a single class
+                assert "class" in str(exc) or "sample" in str(exc), exc
+                return
+            out = est.predict(X) if regressor else est.predict_proba(X)
+        assert np.isfinite(out).all()
