@@ -180,3 +180,53 @@ if given is not None:
                 return
             out = est.predict(X) if regressor else est.predict_proba(X)
         assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_divergence_restores_finite_weights_for_every_family(name, monkeypatch):
+    """A step that leaves NaN weights (what a diverging fit does) is undone, with a warning."""
+    import torch
+
+    from skneural import _engine
+    from skneural._regularizers import decayed_parameters
+
+    calls = {"n": 0}
+    original = _engine._gradient_norms
+
+    def diverge_in_epoch_3(module):  # called once an epoch, just before the last step
+        calls["n"] += 1
+        if calls["n"] == 3:
+            with torch.no_grad():
+                decayed_parameters(module)[0].fill_(float("nan"))
+        return original(module)
+
+    monkeypatch.setattr(_engine, "_gradient_norms", diverge_in_epoch_3)
+    X, y = data(name)
+    est = FACTORIES[name](max_iter=20)
+    with pytest.warns(ConvergenceWarning, match="non-finite"):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert all(torch.isfinite(p).all() for p in est.module_.parameters())
+    assert np.isfinite(est.predict(X).astype(float)).all()
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_interruption_keeps_a_usable_estimator_for_every_family(name, monkeypatch):
+    from skneural import _engine
+
+    calls = {"n": 0}
+    original = _engine._gradient_norms
+
+    def interrupt_in_epoch_3(module):  # called once an epoch, after the gradients exist
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(module)
+
+    monkeypatch.setattr(_engine, "_gradient_norms", interrupt_in_epoch_3)
+    X, y = data(name)
+    est = FACTORIES[name](max_iter=20)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert np.isfinite(est.predict(X).astype(float)).all()
