@@ -215,11 +215,24 @@ def supports_numpy_forward(mlp, activation):
     return all(len(block) == 2 for block in mlp.hidden) and activation in _NUMPY_ACTIVATIONS
 
 
+def _dropout_rates(mlp):
+    """Each hidden block's dropout rate, or ``None`` if a block is not Linear + activation
+    (+ Dropout), e.g. when it has a normalization layer."""
+    rates = []
+    for block in mlp.hidden:
+        if len(block) == 2:
+            rates.append(0.0)
+        elif len(block) == 3 and isinstance(block[2], nn.Dropout):
+            rates.append(block[2].p)
+        else:
+            return None
+    return rates
+
+
 def supports_manual_backprop(mlp, activation, loss_name):
     """Whether :func:`manual_backprop` computes exactly what autograd would for ``mlp``."""
-    plain = all(len(block) == 2 for block in mlp.hidden)  # Linear + activation only
-    return plain and activation in _ACTIVATION_BACKWARD and loss_name in (
-        "log_loss", "binary_log_loss", "squared_error", "poisson")
+    return _dropout_rates(mlp) is not None and activation in _ACTIVATION_BACKWARD and (
+        loss_name in ("log_loss", "binary_log_loss", "squared_error", "poisson"))
 
 
 def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=0.0):
@@ -228,7 +241,8 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=
     Parameters
     ----------
     mlp : MLP
-        A plain network (see :func:`supports_manual_backprop`).
+        A network without normalization layers (see :func:`supports_manual_backprop`);
+        dropout, if any, is applied as in training mode.
     x : Tensor of shape (B, F)
     target : Tensor
         Class indices for ``"log_loss"``, else a (B, n_outputs) float tensor.
@@ -247,17 +261,25 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=
     layers = mlp.linear_layers()
     forward = _ACTIVATION_FORWARD[activation]
     with torch.no_grad():
-        activations = [x]  # (B, F), then (B, width) per hidden layer
-        for layer in layers[:-1]:
-            activations.append(forward(torch.addmm(layer.bias, activations[-1], layer.weight.T)))
-        raw = torch.addmm(layers[-1].bias, activations[-1], layers[-1].weight.T)
+        inputs, outputs, masks = [x], [], []  # each layer's input; hidden outputs; dropout masks
+        for layer, rate in zip(layers[:-1], _dropout_rates(mlp)):
+            h = forward(torch.addmm(layer.bias, inputs[-1], layer.weight.T))  # (B, width)
+            outputs.append(h)
+            # inverted dropout drawn as torch's own dropout draws it (same generator calls)
+            mask = torch.empty_like(h).bernoulli_(1 - rate).div_(1 - rate) if rate > 0 else None
+            masks.append(mask)
+            inputs.append(h * mask if mask is not None else h)
+        raw = torch.addmm(layers[-1].bias, inputs[-1], layers[-1].weight.T)
         loss, delta = _output_delta(loss_name, raw, target, weight)  # (B, n_outputs)
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            _write_grad(layer.weight, delta.T, activations[i], weight_decay)
+            _write_grad(layer.weight, delta.T, inputs[i], weight_decay)
             _write_grad(layer.bias, delta, None)
             if i > 0:
-                delta = _ACTIVATION_BACKWARD[activation](activations[i], delta @ layer.weight)
+                delta = delta @ layer.weight
+                if masks[i - 1] is not None:
+                    delta.mul_(masks[i - 1])
+                delta = _ACTIVATION_BACKWARD[activation](outputs[i - 1], delta)
     return loss
 
 

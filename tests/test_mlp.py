@@ -518,3 +518,25 @@ def test_numpy_predict_path_matches_torch(blobs, activation):
     few = clf.predict_proba(X[:NUMPY_PREDICT_ROWS])
     many = clf.predict_proba(X)[:NUMPY_PREDICT_ROWS]
     np.testing.assert_allclose(few, many, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_manual_backprop_with_dropout_matches_autograd(activation):
+    """Dropout masks are drawn exactly as torch's dropout draws them, so the gradients agree."""
+    from skneural._networks import MLP, manual_backprop
+
+    rng = np.random.RandomState(0)
+    x = torch.tensor(rng.normal(size=(17, 5)))
+    target = torch.tensor(rng.randint(0, 3, size=17))
+    torch.manual_seed(0)
+    net = MLP(5, [8, 6], 3, activation=activation, dropout=[0.3, 0.5]).double().train()
+    torch.manual_seed(1)
+    expected = LOSSES["log_loss"](net(x), target)
+    expected.backward()
+    auto = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    torch.manual_seed(1)
+    got = manual_backprop(net, x, target, None, "log_loss", activation)
+    torch.testing.assert_close(got, expected.detach())
+    for g_manual, g_auto in zip([p.grad for p in net.parameters()], auto):
+        torch.testing.assert_close(g_manual, g_auto)
