@@ -230,3 +230,34 @@ def test_interruption_keeps_a_usable_estimator_for_every_family(name, monkeypatc
         est.fit(X, y)
     assert est.n_iter_ == 2
     assert np.isfinite(est.predict(X).astype(float)).all()
+
+
+@pytest.mark.parametrize("failure", ["interrupt", "diverge"])
+def test_gan_survives_interruption_and_divergence(failure, monkeypatch):
+    """The GAN's own two-optimizer loop keeps the same promises as the shared engine."""
+    import torch
+
+    from skneural import _adversarial
+
+    calls = {"n": 0}
+    original = _adversarial.discriminator_loss
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        loss = original(*args, **kwargs)
+        if calls["n"] == 7:  # one Ctrl-C, or one step whose loss blows up
+            if failure == "interrupt":
+                raise KeyboardInterrupt
+            return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(_adversarial, "discriminator_loss", failing)
+    X, _ = data("GANSampler", n=64)
+    gan = FACTORIES["GANSampler"](max_iter=20)
+    expected = (UserWarning, "interrupted") if failure == "interrupt" else (
+        ConvergenceWarning, "non-finite")
+    with pytest.warns(expected[0], match=expected[1]):
+        gan.fit(X)
+    assert gan.n_iter_ < 20
+    assert all(torch.isfinite(p).all() for p in gan.module_.parameters())
+    assert np.isfinite(gan.sample(50, random_state=0)).all()
