@@ -72,6 +72,47 @@ def make_optimizer(est, module):
     raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
 
 
+class _FastAdam:
+    """Adam's update without torch.optim's per-step Python (hooks, profiling, regrouping).
+
+    On small networks ``optimizer.step()`` costs more than the update itself.
+    This calls the same fused kernel on the optimizer's own state tensors, so
+    the result and the state (for ``partial_fit`` and pickling) are exactly
+    those of ``torch.optim.Adam(fused=True)``. It is used only for a plain
+    fused Adam on the CPU, after ``optimizer.step()`` has created the state,
+    and steps aside (``None``) wherever that does not hold.
+    """
+
+    @classmethod
+    def create(cls, optimizer):
+        kernel = getattr(torch, "_fused_adam_", None)
+        if (kernel is None or type(optimizer) is not torch.optim.Adam
+                or len(optimizer.param_groups) != 1):
+            return None
+        group = optimizer.param_groups[0]
+        params = group["params"]
+        if not (group.get("fused") and not group["amsgrad"] and not group["maximize"]
+                and group["weight_decay"] == 0 and params
+                and all(p.device.type == "cpu" and p in optimizer.state for p in params)):
+            return None
+        return cls(kernel, optimizer, group, params)
+
+    def __init__(self, kernel, optimizer, group, params):
+        state = optimizer.state
+        self.kernel, self.group, self.params = kernel, group, params
+        self.exp_avgs = [state[p]["exp_avg"] for p in params]
+        self.exp_avg_sqs = [state[p]["exp_avg_sq"] for p in params]
+        self.steps = [state[p]["step"] for p in params]
+
+    def step(self):
+        group = self.group
+        beta1, beta2 = group["betas"]
+        torch._foreach_add_(self.steps, 1)
+        self.kernel(self.params, [p.grad for p in self.params], self.exp_avgs, self.exp_avg_sqs,
+                    [], self.steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+                    weight_decay=0.0, eps=group["eps"], maximize=False)
+
+
 def resolve_batch_size(batch_size, n_samples):
     if batch_size == "auto":
         return min(200, n_samples)
@@ -258,6 +299,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     regularizer = Regularizer(est, module)
     # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
     manual = None if regularizer.active else est._manual_step()
+    fast = None  # the direct Adam kernel, once the optimizer has its state
     if getattr(est, "gradient_norms_", None) is None:
         est.gradient_norms_ = []
 
@@ -294,7 +336,11 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
                 if stop == n_samples:  # the seeds' "learning speed" of each layer, once an epoch
                     est.gradient_norms_.append(_gradient_norms(module))
-                optimizer.step()
+                if fast is not None:
+                    fast.step()
+                else:
+                    optimizer.step()
+                    fast = _FastAdam.create(optimizer) if manual is not None else None
                 losses.append(loss.detach())
             epoch_loss = float(torch.stack(losses).to(torch.float64) @ batch_norms) / n_samples
             if decayed:

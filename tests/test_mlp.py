@@ -540,3 +540,20 @@ def test_manual_backprop_with_dropout_matches_autograd(activation):
     torch.testing.assert_close(got, expected.detach())
     for g_manual, g_auto in zip([p.grad for p in net.parameters()], auto):
         torch.testing.assert_close(g_manual, g_auto)
+
+
+def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
+    """The engine's direct fused-Adam call gives exactly torch.optim.Adam's weights and state."""
+    from skneural import _engine
+
+    X, y = blobs
+    kw = dict(hidden_layer_sizes=(16,), dropout=0.2, max_iter=4, alpha=1e-3, random_state=0)
+    fast = MLPClassifier(**kw).fit(X, y)
+    monkeypatch.setattr(_engine._FastAdam, "create", classmethod(lambda cls, opt: None))
+    slow = MLPClassifier(**kw).fit(X, y)
+    for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    for p_fast, p_slow in zip(fast.module_.parameters(), slow.module_.parameters()):
+        s_fast, s_slow = fast._optimizer.state[p_fast], slow._optimizer.state[p_slow]
+        assert float(s_fast["step"]) == float(s_slow["step"])
+        torch.testing.assert_close(s_fast["exp_avg_sq"], s_slow["exp_avg_sq"], rtol=0, atol=0)
