@@ -108,9 +108,14 @@ class _FastAdam:
         group = self.group
         beta1, beta2 = group["betas"]
         torch._foreach_add_(self.steps, 1)
-        self.kernel(self.params, [p.grad for p in self.params], self.exp_avgs, self.exp_avg_sqs,
-                    [], self.steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-                    weight_decay=0.0, eps=group["eps"], maximize=False)
+        try:
+            self.kernel(self.params, [p.grad for p in self.params], self.exp_avgs,
+                        self.exp_avg_sqs, [], self.steps, amsgrad=False, lr=group["lr"],
+                        beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
+                        maximize=False)
+        except (TypeError, RuntimeError):  # a torch whose private kernel changed signature
+            torch._foreach_sub_(self.steps, 1)
+            raise
 
 
 def resolve_batch_size(batch_size, n_samples):
@@ -300,6 +305,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
     manual = None if regularizer.active else est._manual_step()
     fast = None  # the direct Adam kernel, once the optimizer has its state
+    use_fast = manual is not None
     if getattr(est, "gradient_norms_", None) is None:
         est.gradient_norms_ = []
 
@@ -337,10 +343,14 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                 if stop == n_samples:  # the seeds' "learning speed" of each layer, once an epoch
                     est.gradient_norms_.append(_gradient_norms(module))
                 if fast is not None:
-                    fast.step()
-                else:
+                    try:
+                        fast.step()
+                    except (TypeError, RuntimeError):  # never again this fit: torch.optim
+                        fast, use_fast = None, False
+                if fast is None:
                     optimizer.step()
-                    fast = _FastAdam.create(optimizer) if manual is not None else None
+                    if use_fast:
+                        fast = _FastAdam.create(optimizer)
                 losses.append(loss.detach())
             epoch_loss = float(torch.stack(losses).to(torch.float64) @ batch_norms) / n_samples
             if decayed:

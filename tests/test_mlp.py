@@ -557,3 +557,20 @@ def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
         s_fast, s_slow = fast._optimizer.state[p_fast], slow._optimizer.state[p_slow]
         assert float(s_fast["step"]) == float(s_slow["step"])
         torch.testing.assert_close(s_fast["exp_avg_sq"], s_slow["exp_avg_sq"], rtol=0, atol=0)
+
+
+def test_direct_adam_kernel_falls_back_to_torch_optim(blobs, monkeypatch):
+    """If torch's private kernel ever rejects the call, the fit continues through torch.optim."""
+    from skneural import _engine
+
+    X, y = blobs
+    kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    reference = MLPClassifier(**kw).fit(X, y)
+
+    def broken(self):
+        raise TypeError("kernel signature changed")
+
+    monkeypatch.setattr(_engine._FastAdam, "step", broken)
+    fallback = MLPClassifier(**kw).fit(X, y)
+    for a, b in zip(fallback.coefs_, reference.coefs_):
+        np.testing.assert_array_equal(a, b)
