@@ -182,25 +182,35 @@ if given is not None:
         assert np.isfinite(out).all()
 
 
+def fail_in_epoch_3(monkeypatch, action):
+    """Run ``action(module)`` in epoch 3, hooked where the engine reads the epoch's gradients
+    (once an epoch, just before the last step)."""
+    from skneural import _engine
+
+    calls = {"n": 0}
+    original = _engine._gradient_norms
+
+    def hooked(module):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            action(module)
+        return original(module)
+
+    monkeypatch.setattr(_engine, "_gradient_norms", hooked)
+
+
 @pytest.mark.parametrize("name", SUPERVISED)
 def test_divergence_restores_finite_weights_for_every_family(name, monkeypatch):
     """A step that leaves NaN weights (what a diverging fit does) is undone, with a warning."""
     import torch
 
-    from skneural import _engine
     from skneural._regularizers import decayed_parameters
 
-    calls = {"n": 0}
-    original = _engine._gradient_norms
+    def poison(module):
+        with torch.no_grad():
+            decayed_parameters(module)[0].fill_(float("nan"))
 
-    def diverge_in_epoch_3(module):  # called once an epoch, just before the last step
-        calls["n"] += 1
-        if calls["n"] == 3:
-            with torch.no_grad():
-                decayed_parameters(module)[0].fill_(float("nan"))
-        return original(module)
-
-    monkeypatch.setattr(_engine, "_gradient_norms", diverge_in_epoch_3)
+    fail_in_epoch_3(monkeypatch, poison)
     X, y = data(name)
     est = FACTORIES[name](max_iter=20)
     with pytest.warns(ConvergenceWarning, match="non-finite"):
@@ -212,18 +222,10 @@ def test_divergence_restores_finite_weights_for_every_family(name, monkeypatch):
 
 @pytest.mark.parametrize("name", SUPERVISED)
 def test_interruption_keeps_a_usable_estimator_for_every_family(name, monkeypatch):
-    from skneural import _engine
+    def interrupt(module):
+        raise KeyboardInterrupt
 
-    calls = {"n": 0}
-    original = _engine._gradient_norms
-
-    def interrupt_in_epoch_3(module):  # called once an epoch, after the gradients exist
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(module)
-
-    monkeypatch.setattr(_engine, "_gradient_norms", interrupt_in_epoch_3)
+    fail_in_epoch_3(monkeypatch, interrupt)
     X, y = data(name)
     est = FACTORIES[name](max_iter=20)
     with pytest.warns(UserWarning, match="interrupted"):
