@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._engine import _all_finite, _snapshot
 from ._gan_networks import Discriminator
+from ._progress import Progress
 
 
 def discriminator_loss(real_logit, fake_logit, label_smoothing=0.0):
@@ -59,33 +60,6 @@ def _adam(params, lr, est):
     return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon)
 
 
-class _Progress:
-    """tqdm bar showing both losses, silent unless verbose."""
-
-    def __init__(self, verbose, total):
-        self.bar = None
-        self.verbose = verbose
-        if verbose:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
-            self.bar = tqdm(total=total, desc="GANSampler", unit="epoch")
-
-    def update(self, epoch, loss_d, loss_g):
-        if self.bar is not None:
-            self.bar.set_postfix({"loss_D": f"{loss_d:.4f}", "loss_G": f"{loss_g:.4f}"},
-                                 refresh=False)
-            self.bar.update(1)
-        elif self.verbose:
-            print(f"Epoch {epoch}, discriminator loss = {loss_d:.6f}, "
-                  f"generator loss = {loss_g:.6f}")
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def train_adversarial(est, module, data, cond):
     """Train ``module.generator`` against ``module.discriminator`` for ``est.max_iter`` epochs.
 
@@ -109,7 +83,7 @@ def train_adversarial(est, module, data, cond):
     steps_per_epoch = max(1, math.ceil(n / batch))
     total_steps = est.max_iter * steps_per_epoch
     decay = est.generator_averaging
-    progress = _Progress(est.verbose, est.max_iter)
+    progress = Progress(est.verbose, est.max_iter, "GANSampler")
 
     def real_batch():
         idx = torch.randint(n, (batch,), device=device)
@@ -177,13 +151,19 @@ def train_adversarial(est, module, data, cond):
             est.n_iter_ += 1
             est.loss_curve_["discriminator"].append(epoch_d)
             est.loss_curve_["generator"].append(epoch_g)
-            progress.update(est.n_iter_, epoch_d, epoch_g)
+            progress.update(est.n_iter_, loss_D=epoch_d, loss_G=epoch_g)
     except KeyboardInterrupt:
         warnings.warn(f"GANSampler: training interrupted by user after {est.n_iter_} epochs; "
                       "the estimator keeps the latest weights.", UserWarning)
     finally:
         progress.close()
     module.eval()
+
+
+def make_critic(est, n_encoded, n_conditions):
+    """An untrained rejection critic: an unpacked discriminator without normalization."""
+    return Discriminator(n_encoded, n_conditions, est.discriminator_hidden_layer_sizes_, 1,
+                         est.discriminator_activation, None, False)
 
 
 def train_critic(est, module, data, cond, n_steps):
@@ -194,9 +174,7 @@ def train_critic(est, module, data, cond, n_steps):
     discriminator provides neither, so a fresh one is fitted here.
     """
     G = module.sampler().eval()
-    critic = Discriminator(data.shape[1], 0 if cond is None else cond.shape[1],
-                           est.discriminator_hidden_layer_sizes_, 1,
-                           est.discriminator_activation, None, False)
+    critic = make_critic(est, data.shape[1], 0 if cond is None else cond.shape[1])
     critic = critic.to(device=data.device, dtype=data.dtype).train()
     opt = _adam(critic.parameters(), est.discriminator_learning_rate or est.learning_rate_init,
                 est)

@@ -10,7 +10,6 @@ Subclasses describe a model; this class runs it. A subclass implements
 """
 
 import contextlib
-import copy
 import threading
 import warnings
 from numbers import Integral, Real
@@ -22,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 
-from ._engine import STOCHASTIC_SOLVERS, train_lbfgs, train_stochastic
+from ._engine import STOCHASTIC_SOLVERS, make_optimizer, train_lbfgs, train_stochastic
 from ._losses import LOSSES
 from ._regularizers import attach_prior
 from ._validation import (
@@ -39,6 +38,28 @@ from ._validation import (
 SOLVERS = {"lbfgs", *STOCHASTIC_SOLVERS}
 PREDICT_CHUNK_ELEMENTS = 2**24  # inputs per forward pass at predict time (64 MiB of float32)
 MAX_DENSE_ELEMENTS = 2**28  # sparse X is densified up to this many values (1 GiB of float32)
+
+
+def to_numpy(obj):
+    """``obj`` (nested dicts, lists, tuples) with every tensor as a CPU numpy array."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu").numpy().copy()
+    if isinstance(obj, dict):
+        return {key: to_numpy(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_numpy(value) for value in obj)
+    return obj
+
+
+def to_tensors(obj):
+    """The inverse of :func:`to_numpy`: every numpy array (0-d included) as a tensor."""
+    if isinstance(obj, np.ndarray):
+        return torch.tensor(obj)
+    if isinstance(obj, dict):
+        return {key: to_tensors(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_tensors(value) for value in obj)
+    return obj
 
 
 def densify(X):
@@ -211,7 +232,8 @@ class BaseNeuralEstimator(BaseEstimator):
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
                 self.device_ = str(device)
-                module = attach_prior(self, self._build_module(X.shape[1]))
+                self._module_args = (X.shape[1],)
+                module = attach_prior(self, self._build_module(*self._module_args))
                 self.module_ = module.to(device=device, dtype=self._dtype)
                 self._optimizer = None
                 self._reset_history()
@@ -352,15 +374,52 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
-        state = super().__getstate__()
+        """The fitted state as numpy arrays and plain Python values, no torch objects.
+
+        The network is saved as its ``state_dict`` (CPU arrays) and rebuilt
+        from the hyper-parameters on loading, the optimizer as its state. So
+        pickle/joblib files carry CPU weights whatever device the fit ran on,
+        and ``skops.io`` can save and load every estimator without unpickling
+        torch objects (see ``skneural.TRUSTED_TYPES``).
+        """
+        state = dict(super().__getstate__())  # object.__getstate__ hands out __dict__ itself
         state.pop("_best_state", None)
-        module = state.get("module_")
-        if module is not None and next(module.parameters()).device.type != "cpu":
-            # Tensors pickle with their device; a CUDA tensor cannot be unpickled
-            # on a CPU-only machine, so the pickle always carries CPU weights.
-            state["module_"] = copy.deepcopy(module).to("cpu")
-            state["_optimizer"] = None
+        if state.get("module_") is not None:
+            state["module_"] = to_numpy(state["module_"].state_dict())
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = to_numpy(state["_optimizer"].state_dict())
+        if isinstance(state.get("_dtype"), torch.dtype):
+            state["_dtype"] = str(state["_dtype"]).removeprefix("torch.")
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(self.__dict__.get("_dtype"), str):
+            self._dtype = getattr(torch, self._dtype)
+        if isinstance(self.__dict__.get("module_"), dict):
+            self.module_ = self._restore_module(self.module_)
+        if isinstance(self.__dict__.get("_optimizer"), dict):
+            optimizer = make_optimizer(self, self.module_)
+            optimizer.load_state_dict(to_tensors(self._optimizer))
+            self._optimizer = optimizer
+
+    def _rebuild_module(self, weights):
+        """An untrained network of the fitted architecture, ready for ``weights``."""
+        return attach_prior(self, self._build_module(*self._module_args))
+
+    def _restore_module(self, weights):
+        # building draws initial weights: keep torch's global random stream untouched
+        with torch.random.fork_rng(devices=[]):
+            module = self._rebuild_module(weights).to(dtype=self._dtype)
+        try:
+            module.load_state_dict(to_tensors(weights))
+        except RuntimeError as exc:
+            raise ValueError(
+                f"Cannot restore the saved {type(self).__name__}: its weights do not fit "
+                "the network its parameters describe (were parameters changed with "
+                "set_params after fitting?)."
+            ) from exc
+        return module
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

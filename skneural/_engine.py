@@ -20,6 +20,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from ._progress import Progress
 from ._regularizers import Regularizer, decayed_parameters, squared_norm
 from ._validation import _check_optimize_result
 
@@ -179,39 +180,6 @@ def _take(tensors, idx):
     return tuple(t[idx] for t in tensors)
 
 
-class _Progress:
-    """A tqdm bar when tqdm is installed, plain lines otherwise; silent unless verbose."""
-
-    def __init__(self, verbose, total, desc):
-        self.verbose = verbose
-        self.bar = None
-        if verbose:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
-            self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=True)
-
-    def update(self, epoch, loss, val_score):
-        if not self.verbose:
-            return
-        if self.bar is not None:
-            postfix = {"loss": f"{loss:.5g}"}
-            if val_score is not None:
-                postfix["val_score"] = f"{val_score:.5g}"
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
-        else:
-            line = f"Iteration {epoch}, loss = {loss:.8f}"
-            if val_score is not None:
-                line += f", validation score = {val_score:.6f}"
-            print(line)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _update_no_improvement(est, module, early_stopping, val_score):
     """sklearn's ``_update_no_improvement_count``, keeping a copy of the best weights."""
     if early_stopping:
@@ -295,7 +263,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     first_iter = 0 if incremental else est.n_iter_
     device = target.device
     max_iter = 1 if incremental else est.max_iter
-    progress = _Progress(est.verbose and not incremental, max_iter, type(est).__name__)
+    progress = Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
     # sklearn's L2 gradient alpha / batch_weight * W, added to the weights' gradients
     l2 = est.alpha if est.solver != "adamw" else 0.0
@@ -381,7 +349,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
             if early_stopping:
                 val_score = float(est._validation_score(module, *val))
             _update_no_improvement(est, module, early_stopping, val_score)
-            progress.update(est.n_iter_, epoch_loss, val_score)
+            progress.update(est.n_iter_, loss=epoch_loss, val_score=val_score)
             _schedule(est, optimizer, est.n_iter_ - first_iter)
 
             if est._no_improvement_count > est.n_iter_no_change:

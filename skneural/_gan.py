@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from ._adversarial import GENERATOR_LOSSES, train_adversarial, train_critic
+from ._adversarial import GENERATOR_LOSSES, make_critic, train_adversarial, train_critic
 from ._base import BaseNeuralEstimator, resolve_device, seeded, torch_threads
 from ._gan_data import TabularEncoder, _is_dataframe, categorical_indices
 from ._gan_networks import Discriminator, GANModule, Generator
@@ -14,7 +14,9 @@ from ._networks import ACTIVATIONS, NORMALIZATIONS
 from ._validation import (
     Interval,
     StrOptions,
+    _check_feature_names_in,
     _fit_context,
+    _wrap_data_with_container,
     check_is_fitted,
     check_random_state,
     column_or_1d,
@@ -347,7 +349,7 @@ class GANSampler(BaseNeuralEstimator):
             # swamps float32 rounding, and float64 would double the cost.
             # Sampled rows come back in X's dtype.
             self._dtype = torch.float32
-            self._out_dtype = np.float32 if X.dtype == np.float32 else np.float64
+            self._out_dtype = "float32" if X.dtype == np.float32 else "float64"
             self.classes_, self.class_prior_ = None, None
             if conditional:
                 self.classes_, counts = np.unique(y, return_counts=True)
@@ -361,7 +363,8 @@ class GANSampler(BaseNeuralEstimator):
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
                 self.device_ = str(device)
-                self.module_ = self._build_module(self._encoder.n_encoded)
+                self._module_args = (self._encoder.n_encoded,)
+                self.module_ = self._build_module(*self._module_args)
                 self.module_.to(device=device, dtype=self._dtype)
             self.n_iter_ = 0
             self.loss_curve_ = {"discriminator": [], "generator": []}
@@ -379,6 +382,13 @@ class GANSampler(BaseNeuralEstimator):
                 steps = max(1, self.n_iter_ * -(-X.shape[0] // self.batch_size) // 4)
                 train_critic(self, self.module_, data, cond, steps)
         return self
+
+    def _rebuild_module(self, weights):
+        module = self._build_module(*self._module_args)
+        if any(name.startswith("critic.") for name in weights):
+            n_conditions = 0 if self.classes_ is None else len(self.classes_)
+            module.critic = make_critic(self, self._encoder.n_encoded, n_conditions).eval()
+        return module
 
     def _sizes(self, sizes, name):
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -463,9 +473,56 @@ class GANSampler(BaseNeuralEstimator):
             rows = generate_rows(self.module_.sampler(), critic, codes, n_classes, n_samples,
                                  generator, device, self._dtype)
         X = self._encoder.decode(rows.cpu().numpy(), self._out_dtype)
+        if not _is_dataframe(X):
+            X = _wrap_data_with_container("transform", X, None, self)
         if return_y:
             return X, None if codes is None else self.classes_[codes]
         return X
+
+    # sklearn's output wrapper treats ``sample`` like a transformer's output
+    _sklearn_auto_wrap_output_keys = {"transform"}
+
+    def set_output(self, *, transform=None):
+        """Choose the container ``sample`` returns, as transformers' ``set_output`` does.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            ``"pandas"``/``"polars"``: ``sample`` returns a DataFrame with the
+            columns of ``get_feature_names_out()``; ``"default"``: arrays
+            (a DataFrame still when ``fit`` saw one); ``None``: unchanged.
+            Without a call, sklearn's global ``transform_output`` applies.
+
+        Returns
+        -------
+        self : GANSampler
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas", "polars"):
+            raise ValueError(f"transform must be 'default', 'pandas', 'polars' or None, "
+                             f"got {transform!r}.")
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns ``sample`` generates: the training columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against ``feature_names_in_`` when given.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            ``feature_names_in_`` when ``fit`` saw a DataFrame, else
+            ``["x0", "x1", ...]``. With ``set_output(transform="pandas")``
+            (or sklearn's ``transform_output`` config) ``sample`` returns a
+            DataFrame with these columns.
+        """
+        check_is_fitted(self)
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

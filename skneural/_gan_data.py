@@ -28,6 +28,25 @@ MIN_MODE_STD = 1e-3  # in standardized units: floors the spread of single-value 
 MIXTURE_ROWS = 5000  # rows the mixture of one column is fitted on
 
 
+def describe_dtype(dtype):
+    """A column's dtype as plain values (a name, or a categorical's categories and order).
+
+    pandas dtype objects hold pandas internals that ``skops.io`` cannot save;
+    these descriptions round-trip through pickle and skops alike.
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ("category", dtype.categories.tolist(), bool(dtype.ordered))
+    return str(dtype)
+
+
+def dtype_from_description(description):
+    """The pandas dtype that :func:`describe_dtype` described."""
+    if isinstance(description, str):
+        return pd.api.types.pandas_dtype(description)
+    _, categories, ordered = description
+    return pd.CategoricalDtype(categories, ordered=ordered)
+
+
 def _is_dataframe(X):
     return hasattr(X, "dtypes") and hasattr(X, "columns")
 
@@ -123,7 +142,7 @@ class TabularEncoder:
                     "convert it to strings."
                 ) from exc
         # Restore DataFrame dtypes on the way out: categories, ints, floats.
-        self.dtypes_ = None if frame is None else list(frame.dtypes)
+        self.dtypes_ = None if frame is None else [describe_dtype(d) for d in frame.dtypes]
         self.columns_ = None if frame is None else list(frame.columns)
         return self
 
@@ -243,7 +262,8 @@ class TabularEncoder:
 
     def _frame(self, columns):
         data = {}
-        for name, column, dtype in zip(self.columns_, columns, self.dtypes_):
+        for name, column, description in zip(self.columns_, columns, self.dtypes_):
+            dtype = dtype_from_description(description)
             if isinstance(dtype, pd.CategoricalDtype):
                 data[name] = pd.Categorical(column, dtype=dtype)
             elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):

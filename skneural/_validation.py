@@ -20,8 +20,10 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
+    _check_feature_names_in,
     _check_sample_weight,
     check_is_fitted,
     check_random_state,
@@ -34,6 +36,7 @@ __all__ = [
     "InvalidParameterError",
     "Options",
     "StrOptions",
+    "_check_feature_names_in",
     "_check_optimize_result",
     "_check_partial_fit_first_call",
     "_check_sample_weight",
@@ -45,6 +48,7 @@ __all__ = [
     "type_of_target",
     "unique_labels",
     "validate_data",
+    "_wrap_data_with_container",
 ]
 
 

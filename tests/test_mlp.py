@@ -404,7 +404,7 @@ def test_cuda_fit_pickles_to_cpu(blobs):
     clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, device="cuda",
                         **quiet(random_state=0)).fit(X, y)
     state = clf.__getstate__()
-    assert next(state["module_"].parameters()).device.type == "cpu"
+    assert all(isinstance(w, np.ndarray) for w in state["module_"].values())
     np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X),
                                clf.predict_proba(X), rtol=1e-6)
 
