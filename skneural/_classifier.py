@@ -10,6 +10,7 @@ import torch
 from sklearn.preprocessing import LabelBinarizer
 
 from ._losses import OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
+from ._typing import ArrayLike, Input, NDArray, Self
 from ._validation import (
     _check_partial_fit_first_call,
     _fit_context,
@@ -27,7 +28,7 @@ class NeuralClassifierMixin:
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model to data ``X`` and labels ``y``.
 
         Parameters
@@ -44,7 +45,8 @@ class NeuralClassifierMixin:
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Run one epoch over ``X, y``, keeping the optimizer state.
 
         Parameters
@@ -135,7 +137,7 @@ class NeuralClassifierMixin:
         correct = y_true == y_pred if y_true.ndim == 1 else (y_true == y_pred).all(axis=1)
         return float(np.average(correct, weights=w))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Input) -> NDArray:
         """Class probabilities.
 
         Parameters
@@ -152,7 +154,7 @@ class NeuralClassifierMixin:
             proba = np.hstack([1.0 - proba, proba])
         return proba
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Input) -> NDArray:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
@@ -171,7 +173,7 @@ class NeuralClassifierMixin:
             return np.hstack([torch.nn.functional.logsigmoid(-raw).numpy(), log_p])
         return log_p
 
-    def predict(self, X):
+    def predict(self, X: Input) -> NDArray:
         """Predicted class labels (an indicator matrix for multilabel problems).
 
         Parameters

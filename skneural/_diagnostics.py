@@ -5,13 +5,18 @@ central differences ``(E(w + eps) - E(w - eps)) / (2 eps)``, whose error is
 ``O(eps^2)``.
 """
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
+from ._typing import ArrayLike, NDArray
 from ._validation import check_is_fitted
 
 
-def numerical_gradient(func, tensor, eps=1e-6):
+def numerical_gradient(func: Callable[[], torch.Tensor], tensor: torch.Tensor,
+                       eps: float = 1e-6) -> torch.Tensor:
     """Central-difference gradient of the scalar ``func()`` with respect to ``tensor``.
 
     Parameters
@@ -41,7 +46,8 @@ def numerical_gradient(func, tensor, eps=1e-6):
     return grad
 
 
-def check_gradient(func, tensors, eps=1e-6):
+def check_gradient(func: Callable[[], torch.Tensor], tensors: Sequence[torch.Tensor],
+                   eps: float = 1e-6) -> float:
     """Largest relative difference between autograd's and the numerical gradient.
 
     Parameters
@@ -67,7 +73,7 @@ def check_gradient(func, tensors, eps=1e-6):
     return error
 
 
-def input_jacobian(estimator, X):
+def input_jacobian(estimator: BaseEstimator, X: ArrayLike) -> NDArray:
     """Jacobian of a fitted estimator's raw outputs with respect to its inputs.
 
     Parameters

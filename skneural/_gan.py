@@ -1,6 +1,7 @@
 """GANSampler: a generative adversarial sampler for tabular rows, sklearn style."""
 
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from ._gan_data import TabularEncoder, _is_dataframe, categorical_indices
 from ._gan_networks import Discriminator, GANModule, Generator
 from ._gan_sampling import generate_rows
 from ._networks import ACTIVATIONS, NORMALIZATIONS
+from ._typing import ArrayLike, NDArray, RandomState
 from ._validation import (
     Interval,
     StrOptions,
@@ -318,7 +320,7 @@ class GANSampler(BaseNeuralEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> "GANSampler":
         """Train the generator and discriminator on the rows of ``X``.
 
         Parameters
@@ -432,7 +434,8 @@ class GANSampler(BaseNeuralEstimator):
                              f"classes_ {self.classes_.tolist()}.")
         return codes
 
-    def sample(self, n_samples=1, *, y=None, random_state=None, return_y=False):
+    def sample(self, n_samples: int = 1, *, y: ArrayLike | None = None,
+               random_state: RandomState = None, return_y: bool = False) -> Any:
         """Generate new rows.
 
         Parameters
@@ -482,7 +485,7 @@ class GANSampler(BaseNeuralEstimator):
     # sklearn's output wrapper treats ``sample`` like a transformer's output
     _sklearn_auto_wrap_output_keys = {"transform"}
 
-    def set_output(self, *, transform=None):
+    def set_output(self, *, transform: str | None = None) -> "GANSampler":
         """Choose the container ``sample`` returns, as transformers' ``set_output`` does.
 
         Parameters
@@ -505,7 +508,7 @@ class GANSampler(BaseNeuralEstimator):
         self._sklearn_output_config = {"transform": transform}
         return self
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> NDArray:
         """Names of the columns ``sample`` generates: the training columns.
 
         Parameters

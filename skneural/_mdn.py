@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
@@ -23,6 +23,7 @@ from ._mdn_density import (
 from ._mlp import _BaseMLP
 from ._networks import MLP, init_weights
 from ._regressor import NeuralRegressorMixin, weighted_moments
+from ._typing import ArrayLike, NDArray, RandomState
 from ._validation import (
     Interval,
     StrOptions,
@@ -31,7 +32,8 @@ from ._validation import (
 )
 
 
-def log_likelihood_scorer(estimator, X, y, sample_weight=None):
+def log_likelihood_scorer(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike,
+                          sample_weight: ArrayLike | None = None) -> float:
     """Mean log-likelihood ``(1/n) sum_i log p(y_i | x_i)`` in nats, higher is better.
 
     Pass it as ``scoring=log_likelihood_scorer`` to ``GridSearchCV`` or
@@ -247,7 +249,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         """Drop the output axis for single-output models, like ``predict``."""
         return values[..., 0] if self.n_outputs_ == 1 else values
 
-    def predict_mixture(self, X):
+    def predict_mixture(self, X: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
         """Parameters of the predictive mixture ``p(t | x)`` in the target's units.
 
         Parameters
@@ -266,7 +268,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         """
         return self._mixture_from_raw(self._predict_raw(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """Conditional mean ``E[t | x] = sum_k pi_k(x) mu_k(x)``.
 
         The least-squares prediction, so ``score`` is the R^2 of the mean.
@@ -283,7 +285,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         weights, means, _ = self.predict_mixture(X)
         return self._squeeze(mixture_mean(weights, means))
 
-    def predict_mode(self, X):
+    def predict_mode(self, X: ArrayLike) -> NDArray:
         """Most probable target, ``argmax_t p(t | x)``.
 
         For multi-valued (inverse) problems this picks the dominant branch
@@ -300,7 +302,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         """
         return self._squeeze(mixture_mode(*self.predict_mixture(X)))
 
-    def predict_quantile(self, X, quantiles=0.5):
+    def predict_quantile(self, X: ArrayLike, quantiles: float | ArrayLike = 0.5) -> NDArray:
         """Quantiles of each output's marginal predictive distribution.
 
         Parameters
@@ -323,7 +325,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         out = self._squeeze(out)
         return out[:, 0] if q.ndim == 0 else out
 
-    def predict_interval(self, X, coverage=0.9):
+    def predict_interval(self, X: ArrayLike, coverage: float = 0.9) -> tuple[NDArray, NDArray]:
         """Central prediction interval per output, from the predictive quantiles.
 
         Parameters
@@ -342,7 +344,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         q = self.predict_quantile(X, [(1 - coverage) / 2, (1 + coverage) / 2])
         return q[:, 0], q[:, 1]
 
-    def sample(self, X, n_samples=1, random_state=None):
+    def sample(self, X: ArrayLike, n_samples: int = 1,
+               random_state: RandomState = None) -> NDArray:
         """Draw targets from ``p(t | x)`` for every row of ``X``.
 
         Parameters
@@ -361,7 +364,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         rng = check_random_state(random_state)
         return self._squeeze(mixture_sample(*self.predict_mixture(X), int(n_samples), rng))
 
-    def log_likelihood(self, X, y):
+    def log_likelihood(self, X: ArrayLike, y: ArrayLike) -> NDArray:
         """Per-sample log density ``log p(y_i | x_i)`` in nats, in the target's units.
 
         Parameters

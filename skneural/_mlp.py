@@ -23,6 +23,7 @@ from ._networks import (
     supports_numpy_forward,
 )
 from ._regressor import NeuralRegressorMixin, weighted_moments
+from ._typing import Input, NDArray
 
 NUMPY_PREDICT_ROWS = 64  # up to this many rows, predict runs the plain MLP in numpy
 from ._regularizers import REGULARIZATION_CONSTRAINTS
@@ -146,17 +147,17 @@ class _BaseMLP(BaseNeuralEstimator):
             module, inputs[0], target, weight, loss_name, activation, decay)
 
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[NDArray]:
         """Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)`` as in sklearn."""
         return [layer.weight.detach().cpu().numpy().T for layer in self.module_.linear_layers()]
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[NDArray]:
         """Bias vectors, ``intercepts_[i]`` of shape ``(n_out,)`` as in sklearn."""
         return [layer.bias.detach().cpu().numpy() for layer in self.module_.linear_layers()]
 
     @property
-    def n_layers_(self):
+    def n_layers_(self) -> int:
         """Number of layers, input and output included, as in sklearn."""
         return len(self.module_.linear_layers()) + 1
 
@@ -421,7 +422,7 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         w = None if weight is None else weight.cpu().numpy()
         return r2_score(y_true.reshape(pred.shape), pred, sample_weight=w)
 
-    def predict(self, X):
+    def predict(self, X: Input) -> NDArray:
         """Predicted targets.
 
         Parameters

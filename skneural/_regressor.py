@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._typing import ArrayLike, Input, Self
 from ._validation import _fit_context, column_or_1d
 
 
@@ -23,7 +24,7 @@ class NeuralRegressorMixin:
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model to data ``X`` and targets ``y``.
 
         Parameters
@@ -39,7 +40,8 @@ class NeuralRegressorMixin:
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self: Self, X: Input, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Run one epoch over ``X, y``, keeping the optimizer state.
 
         Parameters

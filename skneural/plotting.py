@@ -11,9 +11,18 @@ returns that ``ax``, so plots compose with the user's own figures::
     plot_gradient_norms(clf, ax=right)
 """
 
-import numpy as np
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._typing import ArrayLike
 from ._validation import check_is_fitted
+
+if TYPE_CHECKING:  # matplotlib is an optional dependency
+    from matplotlib.axes import Axes
 
 __all__ = [
     "plot_conditional_density",
@@ -34,7 +43,7 @@ def _axes(ax):
     return plt.figure().add_subplot()
 
 
-def plot_learning_curve(estimator, *, ax=None):
+def plot_learning_curve(estimator: BaseEstimator, *, ax: Axes | None = None) -> Axes:
     """Plot the training loss per epoch and, with early stopping, the validation score.
 
     Parameters
@@ -69,7 +78,8 @@ def plot_learning_curve(estimator, *, ax=None):
     return ax
 
 
-def plot_gradient_norms(estimator, *, ax=None, log=True):
+def plot_gradient_norms(estimator: BaseEstimator, *, ax: Axes | None = None,
+                        log: bool = True) -> Axes:
     """Plot each layer's gradient norm per epoch: vanishing or exploding gradients at a glance.
 
     Parameters
@@ -102,7 +112,9 @@ def plot_gradient_norms(estimator, *, ax=None, log=True):
     return ax
 
 
-def plot_conditional_density(estimator, x, y, *, ax=None, modes=True, cmap="viridis"):
+def plot_conditional_density(estimator: BaseEstimator, x: ArrayLike, y: ArrayLike, *,
+                             ax: Axes | None = None, modes: bool = True,
+                             cmap: str = "viridis") -> Axes:
     """Plot ``p(y | x)`` of a fitted ``MixtureDensityRegressor`` with one input and one target.
 
     Parameters
@@ -149,7 +161,9 @@ def plot_conditional_density(estimator, x, y, *, ax=None, modes=True, cmap="viri
     return ax
 
 
-def plot_samples(X, samples, *, features=(0, 1), ax=None, labels=("data", "generated")):
+def plot_samples(X: ArrayLike, samples: ArrayLike, *, features: tuple = (0, 1),
+                 ax: Axes | None = None,
+                 labels: tuple[str, str] = ("data", "generated")) -> Axes:
     """Scatter real rows against generated ones (e.g. ``GANSampler.sample``) on two features.
 
     Parameters

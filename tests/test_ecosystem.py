@@ -1,5 +1,6 @@
 """skneural among the PyData tools: persistence, Dask, pandas output, logging."""
 
+import inspect
 import logging
 import multiprocessing
 import pathlib
@@ -17,6 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from _estimators import FACTORIES, data, fit
+import skneural
+import skneural.plotting
+import skneural.utils
 from skneural import TRUSTED_TYPES, GANSampler, MLPClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -232,3 +236,35 @@ def test_verbose_bar_shows_epochs_metrics_and_eta(capsys):
     err = capsys.readouterr().err
     assert "MLPClassifier" in err and "epoch" in err and "4/4" in err
     assert "loss=" in err and "val_score=" in err and "<" in err  # tqdm's elapsed<remaining
+
+
+# ----------------------------------------------------------------------- typing
+def public_api():
+    """(name, function) for every public function, method and property of the package."""
+    for module in (skneural, skneural.plotting, skneural.utils):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj):
+                for attr, member in inspect.getmembers(obj):
+                    member = member.fget if isinstance(member, property) else member
+                    if attr.startswith("_") or not callable(member) \
+                            or not getattr(member, "__module__", "").startswith("skneural"):
+                        continue
+                    yield f"{name}.{attr}", member
+            elif callable(obj):
+                yield f"{module.__name__}.{name}", obj
+
+
+def test_package_is_typed_and_public_api_annotated():
+    assert (PACKAGE / "py.typed").is_file()
+    missing, checked = [], 0
+    for name, func in public_api():
+        hints = inspect.get_annotations(func)
+        params = [p.name for p in inspect.signature(func).parameters.values()
+                  if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        absent = [p for p in params + ["return"] if p not in hints]
+        if absent:
+            missing.append(f"{name}: {absent}")
+        checked += 1
+    assert missing == []
+    assert checked > 30  # fit/predict/... of six estimators, plotting and utils
