@@ -55,6 +55,11 @@ def generate_rows(G, critic, codes, n_classes, n_samples, generator, device, dty
     if critic is None:
         return torch.cat([draw(np.arange(s, min(s + SAMPLE_CHUNK, n_samples)))[0]
                           for s in range(0, n_samples, SAMPLE_CHUNK)])
+    if n_samples > SAMPLE_CHUNK:  # bounded memory: each chunk is its own rejection run
+        return torch.cat([
+            generate_rows(G, critic, None if codes is None else codes[s:s + SAMPLE_CHUNK],
+                          n_classes, min(SAMPLE_CHUNK, n_samples - s), generator, device, dtype)
+            for s in range(0, n_samples, SAMPLE_CHUNK)])
     # Burn-in: the maximum logit over many candidates estimates M (Azadi et al.).
     burn = np.resize(np.arange(n_samples), BURN_IN)
     rows, c = draw(burn)

@@ -1,5 +1,6 @@
 """Every estimator meets bad input with a clear error naming the problem."""
 
+import re
 import warnings
 
 import numpy as np
@@ -144,6 +145,57 @@ if given is not None:
         assert np.isfinite(out).all()
 
 
+if given is not None:
+    @settings(max_examples=30, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(name=st.sampled_from(list(FACTORIES)), n=st.integers(1, 25),
+           n_features=st.integers(1, 5),
+           dtype=st.sampled_from([np.float32, np.float64, np.int64]),
+           scale=st.sampled_from([1e-6, 1.0, 1e6]),
+           batch_size=st.sampled_from(["auto", 1, 7]),
+           early_stopping=st.booleans())
+    def test_every_estimator_only_documented_exceptions_and_finite_outputs(
+            name, n, n_features, dtype, scale, batch_size, early_stopping):
+        """Shapes, dtypes, scales and parameters drawn at random, for all six estimators."""
+        X, y = data(name, n=n, n_features=n_features)
+        X = (X * scale).astype(dtype)
+        params = dict(batch_size=batch_size)
+        if name != "GANSampler":
+            params["early_stopping"] = early_stopping
+        elif batch_size == "auto":  # the GAN's batch_size is an int (documented)
+            params = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                est = fit(name, X, y, **params)
+            except ValueError as exc:  # documented: too few samples, or a single class
+                assert re.search(r"class|sample|validation", str(exc)), exc
+                return
+            out = est.sample(5, random_state=0) if name == "GANSampler" else \
+                est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+        assert np.isfinite(np.asarray(out, dtype=float)).all()
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_predict_runs_in_bounded_chunks(name, monkeypatch):
+    """Large inputs are predicted chunk by chunk, with the same result as in one pass."""
+    from skneural import _base
+
+    X, y = data(name, n=100)  # over 64 rows: the MLPs' numpy path for small inputs is skipped
+    est = fit(name, X, y)
+    expected = est.predict(X)
+    sizes = []
+    hook = est.module_.register_forward_pre_hook(lambda m, args: sizes.append(len(args[0])))
+    monkeypatch.setattr(_base, "PREDICT_CHUNK_ELEMENTS", 8 * X.shape[1])
+    try:
+        chunked = est.predict(X)
+    finally:
+        hook.remove()
+    assert max(sizes) == 8 and sum(sizes) == len(X)
+    np.testing.assert_allclose(np.asarray(chunked, dtype=float), np.asarray(expected, dtype=float),
+                               rtol=1e-6, atol=1e-9)
+
+
 def fail_in_epoch_3(monkeypatch, action):
     """Run ``action(module)`` in epoch 3, hooked where the engine reads the epoch's gradients
     (once an epoch, just before the last step)."""
@@ -225,3 +277,23 @@ def test_gan_survives_interruption_and_divergence(failure, monkeypatch):
     assert gan.n_iter_ < 20
     assert all(torch.isfinite(p).all() for p in gan.module_.parameters())
     assert np.isfinite(gan.sample(50, random_state=0)).all()
+
+
+@pytest.mark.parametrize("rejection_sampling", [False, True])
+def test_gan_samples_in_bounded_chunks(rejection_sampling, monkeypatch):
+    from skneural import _gan_sampling
+
+    X, _ = data("GANSampler")
+    gan = fit("GANSampler", X, None, rejection_sampling=rejection_sampling)
+    monkeypatch.setattr(_gan_sampling, "SAMPLE_CHUNK", 16)
+    monkeypatch.setattr(_gan_sampling, "BURN_IN", 32)
+    sizes = []
+    hook = gan.module_.sampler().register_forward_pre_hook(
+        lambda m, args: sizes.append(len(args[0])))
+    try:
+        rows = gan.sample(3000, random_state=0)
+    finally:
+        hook.remove()
+    assert rows.shape == (3000, X.shape[1]) and np.isfinite(rows).all()
+    # without chunks, one rejection round would draw 6000 candidates at once
+    assert max(sizes) <= (1000 if rejection_sampling else 16)
