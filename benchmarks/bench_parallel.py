@@ -33,22 +33,11 @@ GRID = {"mlpclassifier__alpha": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0],
 
 
 def threads_in_a_fit():
-    """torch's intra-op threads while a skneural fit runs here (a probe fit on 2 epochs)."""
-    import skneural._base as base
+    """torch's intra-op threads that a skneural fit (n_threads=None) started here would use."""
+    from skneural._base import torch_threads
 
-    seen, original = [], base.train_stochastic
-
-    def spy(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return original(*args, **kwargs)
-
-    base.train_stochastic = spy
-    try:
-        X = np.random.RandomState(0).normal(size=(50, 4))
-        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, X[:, 0] > 0)
-    finally:
-        base.train_stochastic = original
-    return seen[0]
+    with torch_threads(None):
+        return torch.get_num_threads()
 
 
 def search(make_estimator, X, y, n_jobs):

@@ -101,7 +101,9 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
         Torch threads used by ``fit`` and ``predict``. ``None`` keeps torch's
         default in the main thread and uses one thread inside worker threads
         (joblib's threading backend, Dask), where more would oversubscribe
-        the cores."""
+        the cores. On a machine other programs keep busy, ``n_threads=1`` is
+        often much faster for small networks: torch's threads wait on each
+        other when the cores are taken."""
 
 ENGINE_ATTRIBUTES = """\
 loss_ : float
