@@ -88,6 +88,14 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         Kernel size of every convolutional block, or one per block
         (LSTM-FCN uses ``(8, 5, 3)``).
 
+    squeeze_excite : int or None, default=None
+        Reduction ratio ``r`` of squeeze-and-excitation blocks (Hu et al.,
+        2018) after every conv block but the last, as in MLSTM-FCN (which
+        uses ``r=16``): each block's channels are rescaled by gates
+        ``sigmoid(W2 relu(W1 m))``, where ``m`` is the channels' mean over
+        the valid steps and ``W1`` has ``max(1, C // r)`` rows. ``None``
+        means no such blocks; ignored without ``conv_channels``.
+
     conv_layout : {"parallel", "stacked"}, default="parallel"
         ``"parallel"``: the LSTM and the conv blocks both read the input
         (LSTM-FCN's layout). ``"stacked"``: the conv blocks are a front end
@@ -176,6 +184,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         "summary": [StrOptions(set(SUMMARIES))],
         "conv_channels": [None, "array-like"],
         "conv_kernel_sizes": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "squeeze_excite": [None, Interval(Integral, 1, None, closed="left")],
         "conv_layout": [StrOptions(set(CONV_LAYOUTS))],
         "layer_norm": ["boolean"],
         "standardize": [None, StrOptions({"feature", "timestep"})],
@@ -184,7 +193,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
 
     def __init__(self, hidden_size=64, num_layers=1, *, bidirectional=False, dropout=0.0,
                  summary="last", conv_channels=None, conv_kernel_sizes=3,
-                 conv_layout="parallel", layer_norm=False,
+                 squeeze_excite=None, conv_layout="parallel", layer_norm=False,
                  standardize="feature", input_shape=None, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
@@ -203,6 +212,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         self.summary = summary
         self.conv_channels = conv_channels
         self.conv_kernel_sizes = conv_kernel_sizes
+        self.squeeze_excite = squeeze_excite
         self.conv_layout = conv_layout
         self.layer_norm = layer_norm
         self.standardize = standardize
@@ -364,6 +374,6 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
             num_layers=self.num_layers, bidirectional=self.bidirectional,
             dropout=self.dropout, summary=self.summary, conv_channels=channels,
             conv_kernel_sizes=kernels, layer_norm=self.layer_norm,
-            conv_layout=self.conv_layout,
+            conv_layout=self.conv_layout, se_ratio=self.squeeze_excite,
         )
 

@@ -42,10 +42,33 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         return x * self.weight[:, None] + self.bias[:, None]
 
 
-class ConvFrontEnd(nn.Module):
-    """(Conv1d 'same' -> masked batch norm -> ReLU)*, the FCN blocks of LSTM-FCN."""
+class SqueezeExcite(nn.Module):
+    """Channel gates from the mean over valid steps (Hu et al. 2018; MLSTM-FCN's SE block).
 
-    def __init__(self, n_in, channels, kernel_sizes):
+    ``s = sigmoid(W2 relu(W1 mean_t h))`` rescales each channel of ``h``; the
+    mean runs over valid steps only, so padding cannot change the gates.
+    """
+
+    def __init__(self, channels, ratio):
+        super().__init__()
+        hidden = max(1, channels // ratio)
+        self.squeeze = nn.Linear(channels, hidden)
+        self.excite = nn.Linear(hidden, channels)
+
+    def forward(self, h, mask):  # h (B, C, T) zero at padded steps, mask (B, 1, T)
+        mean = h.sum(dim=2) / mask.sum(dim=2)  # (B, C)
+        gates = torch.sigmoid(self.excite(torch.relu(self.squeeze(mean))))
+        return h * gates[:, :, None]
+
+
+class ConvFrontEnd(nn.Module):
+    """(Conv1d 'same' -> masked batch norm -> ReLU [-> SE])*, the FCN blocks of LSTM-FCN.
+
+    With ``se_ratio`` every block but the last ends in a squeeze-and-excite
+    block, as in MLSTM-FCN.
+    """
+
+    def __init__(self, n_in, channels, kernel_sizes, se_ratio=None):
         super().__init__()
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
@@ -53,18 +76,22 @@ class ConvFrontEnd(nn.Module):
             self.convs.append(nn.Conv1d(n_in, width, int(kernel)))
             self.norms.append(MaskedBatchNorm1d(width))
             n_in = width
+        self.excites = nn.ModuleList(
+            [SqueezeExcite(width, se_ratio) for width in channels[:-1]] if se_ratio else [])
         self.n_out = n_in
 
     def forward(self, x, mask):  # x (B, T, F), mask (B, T) bool
         mask = mask[:, None, :].to(x.dtype)  # (B, 1, T)
         h = x.transpose(1, 2)  # (B, F, T)
-        for conv, norm in zip(self.convs, self.norms):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             # 'same' padding, left-heavy for even kernels as in torch; padded
             # steps are re-zeroed so every convolution sees exactly the zeros
             # it would pad a lone sequence with
             kernel = conv.kernel_size[0]
             h = F.pad(h, ((kernel - 1) // 2, kernel // 2))
             h = torch.relu(norm(conv(h), mask)) * mask
+            if i < len(self.excites):
+                h = self.excites[i](h, mask)
         return h.transpose(1, 2)  # (B, T, C)
 
 
@@ -90,11 +117,12 @@ class LSTMSequenceNet(nn.Module):
 
     def __init__(self, n_features, n_outputs, hidden_size=64, num_layers=1,
                  bidirectional=False, dropout=0.0, summary="last", conv_channels=(),
-                 conv_kernel_sizes=(), layer_norm=False, conv_layout="parallel"):
+                 conv_kernel_sizes=(), layer_norm=False, conv_layout="parallel", se_ratio=None):
         super().__init__()
         self.summary = summary
         self.conv_layout = conv_layout
-        self.conv = ConvFrontEnd(n_features, conv_channels, conv_kernel_sizes) if conv_channels else None
+        self.conv = (ConvFrontEnd(n_features, conv_channels, conv_kernel_sizes, se_ratio)
+                     if conv_channels else None)
         stacked = self.conv is not None and conv_layout == "stacked"
         n_in = self.conv.n_out if stacked else n_features
         directions = 2 if bidirectional else 1

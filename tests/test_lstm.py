@@ -24,6 +24,7 @@ FAST = {"hidden_size": 6, "max_iter": 5, "n_threads": 1, "random_state": 0}
     {"summary": "last", "bidirectional": True, "num_layers": 2, "layer_norm": True},
     {"summary": "mean", "bidirectional": True},
     {"summary": "max", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3)},
+    {"summary": "max", "conv_channels": (4, 6, 5), "conv_kernel_sizes": (4, 3, 2), "squeeze_excite": 2},
     {"summary": "last", "conv_channels": (4, 5), "conv_kernel_sizes": (4, 3), "conv_layout": "stacked"},
     {"summary": "last", "bidirectional": True, "conv_channels": (3,), "conv_kernel_sizes": 5,
          "standardize": "timestep"},
@@ -216,3 +217,27 @@ def test_conv_batch_norm_statistics_come_from_the_final_weights():
     valid = torch.cat([z[b, :, :n] for b, n in enumerate(lengths.tolist())], dim=1)  # (C, N)
     torch.testing.assert_close(norm.running_mean, valid.mean(dim=1))
     torch.testing.assert_close(norm.running_var, valid.var(dim=1))
+
+
+def test_squeeze_excite_gates_match_their_formula():
+    X, y = _ragged(n=30, seed=7)
+    clf = LSTMSequenceClassifier(**FAST, conv_channels=(4, 6, 5), squeeze_excite=2).fit(X, y)
+    conv = clf.module_.conv
+    assert [se.squeeze.out_features for se in conv.excites] == [2, 3]  # none after the last block
+    se = conv.excites[1]
+    torch.manual_seed(0)
+    h = torch.relu(torch.randn(2, 6, 5, dtype=torch.float64))
+    mask = torch.tensor([[1.0] * 5, [1.0] * 3 + [0.0] * 2], dtype=torch.float64)[:, None, :]
+    h = h * mask
+    W1, b1 = se.squeeze.weight.detach().numpy(), se.squeeze.bias.detach().numpy()
+    W2, b2 = se.excite.weight.detach().numpy(), se.excite.bias.detach().numpy()
+    for b, n in enumerate([5, 3]):
+        m = h[b, :, :n].numpy().mean(axis=1)
+        gates = 1.0 / (1.0 + np.exp(-(W2 @ np.maximum(W1 @ m + b1, 0.0) + b2)))
+        expected = h[b].numpy() * gates[:, None]
+        np.testing.assert_allclose(se(h, mask)[b].detach().numpy(), expected, rtol=1e-12)
+    plain = LSTMSequenceClassifier(**FAST, conv_channels=(4, 6, 5)).fit(X, y)
+    assert len(plain.module_.conv.excites) == 0
+    assert not np.allclose(plain.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="squeeze_excite"):
+        LSTMSequenceClassifier(**FAST, conv_channels=(4,), squeeze_excite=0).fit(X, y)
