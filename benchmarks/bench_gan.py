@@ -217,7 +217,7 @@ def run_table(args):
     for method, r in results.items():
         r = np.array(r)
         accs = " | ".join(f"{r[:, 1 + i].mean():.3f}" for i in range(len(targets)))
-        times = "| |" if np.isnan(r[0, -1]) else f"| {r[:, -2].mean():.1f} | {r[:, -1].mean():.1f} |"
+        times = "| | |" if np.isnan(r[0, -1]) else f"| {r[:, -2].mean():.1f} | {r[:, -1].mean():.1f} |"
         print(f"| {method} | {r[:, 0].mean():.3f} | {r[:, 0].max():.3f} | {accs} {times}")
 
 
