@@ -10,6 +10,25 @@ VEEGAN and PacGAN papers.
     python benchmarks/bench_gan.py --quick    # 1 seed, shorter fits
     python benchmarks/bench_gan.py --ctgan    # also the ctgan package, if importable
     python benchmarks/bench_gan.py --ablation # also numeric_encoding="standard"
+    python benchmarks/bench_gan.py --table Wage.csv --target jobclass,health_ins \
+        --drop region,logwage --ctgan            # a real mixed-type table, see below
+
+``--table`` compares the samplers on a real table (a CSV; text columns are
+categorical for both GANSampler and ctgan) instead of the 2-D sets. The
+rows are split 70/30 (stratified on the first target); each sampler is fit
+on the 70% and draws as many rows. Two scores per seed:
+
+* detection: a HistGradientBoostingClassifier told to separate the real
+  training rows from the synthetic ones, 5-fold cross-validated ROC AUC
+  (0.5: indistinguishable, 1: every row told apart);
+* train on synthetic, test on real (TSTR): the same classifier trained on
+  the synthetic rows to predict each ``--target`` column from the others,
+  accuracy on the real 30%; the "real training rows" line is train on real.
+
+Two reference lines come with them: the real training rows themselves
+(detection of the real 30% against an equal draw of the 70%) and
+"independent columns" (each column of the 70% shuffled on its own: right
+marginals, no dependence between columns).
 
 Prints one table row per (data set, method) with mean modes covered, mean
 share of high-quality rows, the worst seed and the mean fit time, as wall
@@ -63,29 +82,170 @@ def fit_skneural(X, seed, quick, **params):
     return gan, time.perf_counter() - start
 
 
-def run_ctgan(X, seed, quick):
-    import pandas as pd
+def fit_ctgan(frame, seed, epochs, discrete_columns=()):
+    """ctgan.CTGAN with its defaults but ``epochs``; returns (model, wall s, CPU s).
+
+    ctgan encodes columns in joblib worker processes (``n_jobs=-1``) on
+    tables over 500 rows; joblib's sequential backend keeps that work in this
+    process, on one core like GANSampler, so that its CPU time is counted.
+    """
+    import joblib
     from ctgan import CTGAN
 
+    np.random.seed(seed)
     torch.manual_seed(seed)
-    model = CTGAN(epochs=100 if quick else 300)
-    start = time.perf_counter()
-    model.fit(pd.DataFrame(X, columns=["x", "y"]))
-    elapsed = time.perf_counter() - start
-    return model.sample(N_ROWS).to_numpy(), elapsed
+    model = CTGAN(epochs=epochs, enable_gpu=False)
+    model.set_random_state(seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    with joblib.parallel_config(backend="sequential"):
+        model.fit(frame, discrete_columns=list(discrete_columns))
+    return model, time.perf_counter() - start, time.process_time() - cpu
+
+
+def sample_ctgan(model, n):
+    import joblib
+
+    with joblib.parallel_config(backend="sequential"):
+        return model.sample(n)
+
+
+def run_ctgan(X, seed, epochs):
+    import pandas as pd
+
+    model, elapsed, cpu = fit_ctgan(pd.DataFrame(X, columns=["x", "y"]), seed, epochs)
+    return sample_ctgan(model, N_ROWS).to_numpy(), elapsed, cpu
+
+
+# ------------------------------------------------------------ a real table
+def _as_categories(frames, categorical):
+    """Copies of ``frames`` whose categorical columns share one pandas dtype."""
+    import pandas as pd
+
+    out = [f.copy() for f in frames]
+    for col in categorical:
+        dtype = pd.CategoricalDtype(sorted(set().union(*(set(f[col].astype(str))
+                                                          for f in frames))))
+        for f in out:
+            f[col] = f[col].astype(str).astype(dtype)
+    return out
+
+
+def detection_auc(real, synthetic, categorical, seed):
+    """5-fold CV ROC AUC of a classifier separating real from synthetic rows."""
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    real, synthetic = _as_categories([real, synthetic], categorical)
+    X = pd.concat([real, synthetic], ignore_index=True)
+    y = np.r_[np.ones(len(real)), np.zeros(len(synthetic))]
+    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    return float(cross_val_score(clf, X, y, cv=cv, scoring="roc_auc").mean())
+
+
+def tstr_accuracy(train, test, target, categorical, seed):
+    """Accuracy on real ``test`` of a classifier trained on ``train`` for ``target``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    features = [c for c in train.columns if c != target]
+    cats = [c for c in categorical if c != target]
+    train_x, test_x = _as_categories([train[features], test[features]], cats)
+    train_y = train[target].astype(str)
+    if train_y.nunique() < 2:  # a sampler that lost a class: predict the one it kept
+        return float(np.mean(test[target].astype(str) == train_y.iloc[0]))
+    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    clf.fit(train_x, train_y)
+    return float(np.mean(clf.predict(test_x) == test[target].astype(str).to_numpy()))
+
+
+def run_table(args):
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    frame = pd.read_csv(args.table)
+    if args.drop:
+        frame = frame.drop(columns=args.drop.split(","))
+    targets = args.target.split(",")
+    categorical = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    for c in categorical:  # plain object columns: the same input for both samplers
+        frame[c] = frame[c].astype(str).astype(object)
+    print(f"{args.table}: {frame.shape[0]} rows, columns {list(frame.columns)}, "
+          f"categorical {categorical}, targets {targets}", flush=True)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
+    methods = ["real training rows (reference)", "independent columns (reference)",
+               "GANSampler (defaults)"]
+    if args.ctgan:
+        methods.append(f"ctgan.CTGAN ({args.ctgan_epochs} epochs)")
+    results = {m: [] for m in methods}
+    for seed in seeds:
+        train, test = train_test_split(frame, test_size=0.3, random_state=seed,
+                                       stratify=frame[targets[0]])
+        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+        rng = np.random.RandomState(seed)
+        synthetic = {}
+        # reference: real rows against real rows, the detection AUC's floor
+        synthetic[methods[0]] = (train, np.nan, np.nan, test)
+        shuffled = pd.DataFrame({c: rng.permutation(train[c].to_numpy()) for c in train.columns})
+        synthetic[methods[1]] = (shuffled, np.nan, np.nan, None)
+        gan, elapsed = fit_skneural(train, seed, args.quick)
+        synthetic[methods[2]] = (gan.sample(len(train), random_state=seed), elapsed,
+                                 gan.cpu_seconds_, None)
+        if args.ctgan:
+            model, elapsed, cpu = fit_ctgan(train, seed, args.ctgan_epochs, categorical)
+            synthetic[methods[3]] = (sample_ctgan(model, len(train)), elapsed, cpu, None)
+        for method, (rows, elapsed, cpu, detect_against) in synthetic.items():
+            if detect_against is None:
+                auc = detection_auc(train, rows, categorical, seed)
+            else:  # the real 30% against as many real training rows
+                auc = detection_auc(detect_against, train.sample(len(detect_against),
+                                                                 random_state=seed),
+                                    categorical, seed)
+            accs = [tstr_accuracy(rows, test, t, categorical, seed) for t in targets]
+            results[method].append((auc, *accs, elapsed, cpu))
+            print(f"  seed {seed} {method}: detection AUC {auc:.3f}, TSTR accuracy "
+                  + ", ".join(f"{t} {a:.3f}" for t, a in zip(targets, accs))
+                  + f", fit {elapsed:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+    majority = [float(frame[t].value_counts(normalize=True).iloc[0]) for t in targets]
+    print()
+    print("Majority-class accuracy: "
+          + ", ".join(f"{t} {m:.3f}" for t, m in zip(targets, majority)))
+    print("| method | detection ROC AUC (mean) | worst seed | "
+          + " | ".join(f"accuracy on real, {t} (mean)" for t in targets)
+          + " | fit wall time (s) | fit CPU time (s) |")
+    print("|---|---|---|" + "---|" * len(targets) + "---|---|")
+    for method, r in results.items():
+        r = np.array(r)
+        accs = " | ".join(f"{r[:, 1 + i].mean():.3f}" for i in range(len(targets)))
+        times = "| | |" if np.isnan(r[0, -1]) else f"| {r[:, -2].mean():.1f} | {r[:, -1].mean():.1f} |"
+        print(f"| {method} | {r[:, 0].mean():.3f} | {r[:, 0].max():.3f} | {accs} {times}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here (e.g. 5 with --seeds 5: seeds 5 to 9)")
     parser.add_argument("--data", choices=["ring", "grid", "both"], default="both")
-    parser.add_argument("--ctgan", action="store_true")
+    parser.add_argument("--ctgan", action="store_true",
+                        help="also run the ctgan package (pip install ctgan)")
+    parser.add_argument("--ctgan-epochs", type=int, default=300,
+                        help="ctgan's epochs (its default: 300)")
+    parser.add_argument("--skip-gansampler", action="store_true",
+                        help="2-D sets: run ctgan only")
+    parser.add_argument("--table", help="CSV of a real table: compare on it instead")
+    parser.add_argument("--target", help="--table: comma-separated class columns for TSTR")
+    parser.add_argument("--drop", help="--table: comma-separated columns to drop first")
     parser.add_argument("--ablation", action="store_true",
                         help="also fit with numeric_encoding='standard'")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    seeds = range(1 if args.quick else args.seeds)
+    if args.table:
+        if not args.target:
+            parser.error("--table needs --target")
+        return run_table(args)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     datasets = {"ring": ring, "grid": grid}
     if args.data != "both":
         datasets = {args.data: datasets[args.data]}
@@ -99,7 +259,7 @@ def main():
                    "GANSampler, sample without rejection": []}
         if args.ablation:
             results["GANSampler (numeric_encoding='standard')"] = []
-        for seed in seeds:
+        for seed in seeds if not args.skip_gansampler else ():
             X, modes, std = make(np.random.RandomState(seed))
             gan, elapsed = fit_skneural(X, seed, args.quick)
             drs = mode_scores(gan.sample(N_ROWS, random_state=seed), modes, std)
@@ -119,18 +279,22 @@ def main():
                     (*std_scores, elapsed, gan.cpu_seconds_))
                 print(f"    standard encoding: {std_scores[0]}/{len(modes)}, "
                       f"{std_scores[1]:.1%}, {elapsed:.1f} s", flush=True)
+        n_modes = len(make(np.random.RandomState(0))[1])
         for method, r in results.items():
-            rows.append((name, method, len(modes), np.array(r)))
+            if r:
+                rows.append((name, method, n_modes, np.array(r)))
         if args.ctgan:
             results = []
             for seed in seeds:
                 X, modes, std = make(np.random.RandomState(seed))
-                samples, elapsed = run_ctgan(X, seed, args.quick)
+                samples, elapsed, cpu = run_ctgan(X, seed, args.ctgan_epochs)
                 covered, quality = mode_scores(samples, modes, std)
-                results.append((covered, quality, elapsed, np.nan))
-                print(f"  {name:5s} ctgan seed {seed}: {covered}/{len(modes)}, {quality:.1%}",
+                results.append((covered, quality, elapsed, cpu))
+                print(f"  {name} ctgan seed {seed}: {covered}/{len(modes)} modes, "
+                      f"{quality:.1%} high quality; fit {elapsed:.1f} s wall, {cpu:.1f} s CPU",
                       flush=True)
-            rows.append((name, "ctgan.CTGAN (300 epochs)", len(modes), np.array(results)))
+            rows.append((name, f"ctgan.CTGAN ({args.ctgan_epochs} epochs)", n_modes,
+                         np.array(results)))
 
     print()
     print("| data | method | modes covered (mean) | worst seed | high quality (mean) "

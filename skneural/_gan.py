@@ -438,6 +438,11 @@ class GANSampler(BaseNeuralEstimator):
                random_state: RandomState = None, return_y: bool = False) -> Any:
         """Generate new rows.
 
+        Each categorical column, and each numeric column's mode under
+        ``numeric_encoding="mode_specific"``, is drawn from the generator's
+        softmax over its categories (the distribution the discriminator saw
+        in training), not taken as the most likely category.
+
         Parameters
         ----------
         n_samples : int, default=1

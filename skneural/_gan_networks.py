@@ -17,7 +17,12 @@ class Generator(nn.Module):
     Numeric outputs are linear, or ``tanh`` when they are mode offsets in
     [-1, 1] (``bounded``); each one-hot block is a Gumbel-softmax
     in training (so the discriminator sees near one-hot vectors with a
-    gradient) and an exact one-hot of the argmax in eval mode.
+    gradient) and an exact one-hot of a draw from the same categorical,
+    ``softmax(logits)``, in eval mode (the Gumbel-max trick: the argmax of
+    the training output). The draw, not the argmax of the logits, is what
+    the discriminator was trained against: a generator may leave the choice
+    between modes to the Gumbel noise (near-uniform logits), and taking the
+    argmax would then collapse those modes into one.
     """
 
     def __init__(self, latent_dim, n_classes, hidden, n_out, n_numeric, blocks, bounded,
@@ -31,7 +36,8 @@ class Generator(nn.Module):
                        normalization=normalization)
         init_weights(self.net, "auto", activation)
 
-    def forward(self, z, cond=None):  # (B, latent) [, (B, K)] -> (B, n_out)
+    def forward(self, z, cond=None, generator=None):  # (B, latent) [, (B, K)] -> (B, n_out)
+        """``generator`` (a torch.Generator) seeds the eval-mode category draws."""
         raw = self.net(z if cond is None else torch.cat([z, cond], dim=1))
         numeric = raw[:, :self.n_numeric]
         parts = [torch.tanh(numeric) if self.bounded else numeric]
@@ -40,7 +46,9 @@ class Generator(nn.Module):
             if self.training:
                 parts.append(F.gumbel_softmax(logits, tau=GUMBEL_TAU, hard=False))
             else:
-                parts.append(F.one_hot(logits.argmax(dim=1), stop - start).to(raw.dtype))
+                gumbel = -torch.empty_like(logits).exponential_(generator=generator).log()
+                parts.append(F.one_hot((logits + gumbel).argmax(dim=1), stop - start)
+                             .to(raw.dtype))
         return torch.cat(parts, dim=1)
 
 

@@ -50,7 +50,7 @@ def generate_rows(G, critic, codes, n_classes, n_samples, generator, device, dty
         if n_classes:
             c = torch.nn.functional.one_hot(torch.as_tensor(codes[idx], device=device),
                                             n_classes).to(dtype)
-        return G(z, c), c
+        return G(z, c, generator), c
 
     if critic is None:
         return torch.cat([draw(np.arange(s, min(s + SAMPLE_CHUNK, n_samples)))[0]

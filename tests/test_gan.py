@@ -10,7 +10,7 @@ import torch
 from skneural._adversarial import GENERATOR_LOSSES, discriminator_loss, r1_penalty
 from skneural._gan import GANSampler
 from skneural._gan_data import TabularEncoder, categorical_indices
-from skneural._gan_networks import Discriminator
+from skneural._gan_networks import Discriminator, Generator
 from skneural._gan_sampling import rejection_filter
 
 SMALL = {"generator_hidden_layer_sizes": (16,), "discriminator_hidden_layer_sizes": (16,),
@@ -78,6 +78,23 @@ def test_rejection_filter_discards_low_density_ratio_rows():
     assert max_logit == 0.0
     assert keep[:500].float().mean() > 0.2
     assert keep[500:].float().mean() < 0.01
+
+
+def test_eval_generator_draws_categories_from_softmax_not_argmax():
+    # output logits fixed at log([0.5, 0.3, 0.2]) whatever the noise: the
+    # discriminator saw Gumbel-softmax draws from these probabilities in
+    # training, so eval mode must draw from them too (an argmax would give
+    # category 0 only, the mode collapse that cost the 5x5 grid its modes)
+    G = Generator(2, 0, [4], 4, 1, [(1, 4)], False, "relu", None).double().eval()
+    with torch.no_grad():
+        G.net.out.weight.zero_()
+        G.net.out.bias.copy_(torch.tensor([0.0, *np.log([0.5, 0.3, 0.2])]))
+    z = torch.randn(20000, 2, dtype=torch.float64)
+    with torch.no_grad():
+        out, again = (G(z, None, torch.Generator().manual_seed(0)) for _ in range(2))
+    assert torch.all(out[:, 1:].sum(dim=1) == 1)  # exact one-hots
+    np.testing.assert_allclose(out[:, 1:].mean(dim=0).numpy(), [0.5, 0.3, 0.2], atol=0.015)
+    torch.testing.assert_close(out, again)
 
 
 # ---------------------------------------------------------------- encoding
