@@ -84,12 +84,15 @@ PROBLEMS = {
 }
 
 # Full-batch L-BFGS (sklearn's solver="lbfgs") converges far better than Adam on
-# these 2,500-point problems; the L2 strength was chosen on seed 0 of each problem.
+# these 2,500-point problems; the L2 strength was chosen on seed 0 of each problem
+# (first round). Averaging n_estimators=3 members was picked on fresh data of
+# seed 100 (second round, see docs/notes/mdn.md); on the seed problem it then
+# measured worse on seeds 0-2 (0.060 vs 0.054 mean gap), so it stays at 1 there.
 MDN_PARAMS = {
     "seed": {"n_components": 5, "hidden_layer_sizes": (32, 32), "solver": "lbfgs", "alpha": 1.0,
                  "max_iter": 2000, "tol": 0.0},
     "bishop": {"n_components": 10, "hidden_layer_sizes": (32, 32), "solver": "lbfgs", "alpha": 0.3,
-                   "max_iter": 2000, "tol": 0.0},
+                   "max_iter": 2000, "tol": 0.0, "n_estimators": 3},
 }
 
 
@@ -164,7 +167,7 @@ def run(name, seed, quick):
     bayes_nll = float(bayes(X_test, y_test).mean())       # on the raw inputs
     scaler = StandardScaler().fit(X)        # tanh units want inputs of unit scale
     X, X_test = scaler.transform(X), scaler.transform(X_test)
-    params = dict(MDN_PARAMS[name], random_state=seed)
+    params = dict(MDN_PARAMS[name], random_state=seed, n_threads=1)
     if quick:
         params["max_iter"] = 100
     start = time.perf_counter()
