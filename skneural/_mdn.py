@@ -1,5 +1,6 @@
 """Mixture density network (Bishop, PRML 5.6) as an sklearn regressor."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,21 @@ from ._mdn_density import (
 )
 from ._mlp import _BaseMLP
 from ._networks import MLP, init_weights
+
+
+class _MemberStack(torch.nn.Module):
+    """``n_estimators`` independent MLPs side by side; their raw outputs are concatenated."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, x):  # (B, F) -> (B, M * P)
+        return torch.cat([member(x) for member in self.members], dim=1)
+
+    def linear_layers(self):
+        """Every member's affine maps, member after member (what ``coefs_`` lists)."""
+        return [layer for member in self.members for layer in member.linear_layers()]
 from ._regressor import NeuralRegressorMixin, weighted_moments
 from ._typing import ArrayLike, NDArray, RandomState
 from ._validation import (
@@ -83,6 +99,21 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         (a fraction of the target's standard deviation). It stops a component
         collapsing onto one training point, where the likelihood is unbounded.
 
+    n_estimators : int, default=1
+        Number of independently initialised networks whose densities are
+        averaged: ``p(t | x) = (1/M) sum_m p_m(t | x)``, a single mixture of
+        ``n_estimators * n_components`` components (``predict_mixture`` and
+        every other method see it as one). The members are trained side by
+        side on the same batches, each on its own negative log-likelihood
+        (the training loss is their sum, so each member's objective is that
+        of a single fit); averaging reduces the variance of the fitted
+        density. With the ``"adam"`` or ``"sgd"`` solvers, ``shuffle=False``
+        and no ``clip_grad_norm``, member ``m`` ends exactly where a single
+        fit from the same initial weights would (member 0 starts from the
+        weights of the single fit with the same ``random_state``);
+        ``"lbfgs"`` optimises the sum jointly.
+        Costs about ``n_estimators`` times the compute of one fit.
+
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(64, 64)
         Width of each hidden layer.
 
@@ -121,8 +152,9 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     -----
     ``loss_`` and ``loss_curve_`` are the training negative log-likelihood
     per sample in nats *in the target's units* (the log-Jacobian of the
-    internal standardization is included), plus the L2 penalty; with early
-    stopping, ``validation_scores_`` are the mean validation log-likelihood.
+    internal standardization is included), plus the L2 penalty, summed over
+    the ``n_estimators`` members; with early stopping, ``validation_scores_``
+    are the mean validation log-likelihood of the averaged density.
 
     See Also
     --------
@@ -148,11 +180,12 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         "covariance_type": [StrOptions({"diag", "spherical"})],
         "std_transform": [StrOptions(set(STD_TRANSFORMS))],
         "min_std": [Interval(Real, 0, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "scale_target": ["boolean"],
     }
 
     def __init__(self, n_components=5, *, covariance_type="diag", std_transform="exp",
-                 min_std=1e-3, hidden_layer_sizes=(64, 64), activation="tanh", solver="adam",
+                 min_std=1e-3, n_estimators=1, hidden_layer_sizes=(64, 64), activation="tanh", solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
@@ -186,6 +219,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         self.covariance_type = covariance_type
         self.std_transform = std_transform
         self.min_std = min_std
+        self.n_estimators = n_estimators
         self.scale_target = scale_target
 
     # ------------------------------------------------------------------ fit
@@ -207,10 +241,31 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     def _build_module(self, n_features):
         n_raw = n_raw_outputs(self.n_components, self.n_outputs_, self.covariance_type)
-        module = MLP(n_features, self._hidden_sizes(), n_raw, activation=self.activation,
-                     normalization=self._normalization(), dropout=self.dropout)
-        init_weights(module, self.init, self.activation)
-        return module
+        members = []
+        for _ in range(self.n_estimators):   # member 0 draws the weights a single fit would
+            module = MLP(n_features, self._hidden_sizes(), n_raw, activation=self.activation,
+                         normalization=self._normalization(), dropout=self.dropout)
+            init_weights(module, self.init, self.activation)
+            members.append(module)
+        return members[0] if self.n_estimators == 1 else _MemberStack(members)
+
+    def _raw_output(self, X, module=None, dropout_on=False):
+        module = self.module_ if module is None else module
+        if isinstance(module, _MemberStack):  # no numpy fast path for a stack of members
+            return super(_BaseMLP, self)._raw_output(X, module, dropout_on)
+        return super()._raw_output(X, module, dropout_on)
+
+    def _manual_step(self):
+        return None  # the mixture NLL always goes through autograd
+
+    @property
+    def n_layers_(self):
+        """Number of layers of one member, input and output included, as in sklearn."""
+        return len(self.module_.linear_layers()) // self.n_estimators + 1
+
+    def _member_raws(self, raw):
+        """The raw output of each member, ``(B, P)`` each."""
+        return raw.chunk(self.n_estimators, dim=1) if self.n_estimators > 1 else (raw,)
 
     def _mixture_kwargs(self):
         return {"n_components": self.n_components, "covariance_type": self.covariance_type,
@@ -219,13 +274,25 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     def _data_loss(self, raw, target, weight):
         # the constant Jacobian term changes no gradient; it puts loss_curve_ in
         # the target's units, comparable across scalings and with the literature
-        return mixture_nll(raw, target, weight, **self._mixture_kwargs()) + self._log_jacobian
+        kw = self._mixture_kwargs()
+        # the sum of the members' own losses: each member's gradient is a single fit's
+        return sum(mixture_nll(member, target, weight, **kw) + self._log_jacobian
+                   for member in self._member_raws(raw))
+
+    def _split_raw(self, raw):
+        """Mixture parameters of the (member-averaged) predictive density from raw outputs."""
+        kw = self._mixture_kwargs()
+        parts = [split_raw(member, kw["n_components"], self.n_outputs_, kw["covariance_type"],
+                           kw["std_transform"], kw["min_std"])
+                 for member in self._member_raws(raw)]
+        if len(parts) == 1:
+            return parts[0]
+        log_weights, means, log_std = (torch.cat(p, dim=1) for p in zip(*parts))
+        return log_weights - math.log(len(parts)), means, log_std
 
     def _log_prob_from_raw(self, raw, y_scaled):
         """Per-row ``log p(y | x)`` in the target's units, from raw outputs (float64)."""
-        kw = self._mixture_kwargs()
-        params = split_raw(raw, kw["n_components"], self.n_outputs_, kw["covariance_type"],
-                           kw["std_transform"], kw["min_std"])
+        params = self._split_raw(raw)
         target = torch.as_tensor(y_scaled, dtype=raw.dtype, device=raw.device)
         return (mixture_log_prob(*params, target) - self._log_jacobian).numpy()
 
@@ -237,9 +304,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     # -------------------------------------------------------------- predict
     def _mixture_from_raw(self, raw):
-        log_weights, means, log_std = split_raw(raw, self.n_components, self.n_outputs_,
-                                                self.covariance_type, self.std_transform,
-                                                self.min_std)
+        log_weights, means, log_std = self._split_raw(raw)
         weights = log_weights.exp().numpy()
         means = means.numpy() * self._y_scale + self._y_mean
         stds = np.exp(log_std.numpy()) * self._y_scale              # broadcasts (n, K, 1)
@@ -258,11 +323,13 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
         Returns
         -------
-        weights : ndarray of shape (n_samples, n_components)
-            Mixing coefficients ``pi_k(x)``; each row sums to one.
-        means : ndarray of shape (n_samples, n_components, n_outputs)
+        weights : ndarray of shape (n_samples, n_components * n_estimators)
+            Mixing coefficients ``pi_k(x)``; each row sums to one (member
+            ``m``'s components are columns ``m * n_components`` onwards,
+            their weights scaled by ``1 / n_estimators``).
+        means : ndarray of shape (n_samples, n_components * n_estimators, n_outputs)
             Component means ``mu_k(x)``.
-        stds : ndarray of shape (n_samples, n_components, n_outputs)
+        stds : ndarray of shape (n_samples, n_components * n_estimators, n_outputs)
             Component standard deviations per output (equal across outputs
             for ``covariance_type="spherical"``).
         """

@@ -16,11 +16,13 @@ from torch.distributions import Categorical, Independent, MixtureSameFamily, Nor
 
 from skneural._mdn import MixtureDensityRegressor, log_likelihood_scorer
 from skneural._mdn_density import (
+    mixture_log_prob,
     mixture_mode,
     mixture_nll,
     mixture_quantile,
     mixture_sample,
     n_raw_outputs,
+    split_raw,
 )
 
 torch.set_num_threads(1)
@@ -313,3 +315,44 @@ def test_bad_input_raises_clear_errors(fitted_two_branches):
         mdn.log_likelihood(X, np.column_stack([y, y]))
     with pytest.raises(ValueError, match="NaN"):
         mdn.log_likelihood(X, np.where(y > 0, np.nan, y))
+
+
+# ------------------------------------------------------------- n_estimators
+def test_n_estimators_averages_independent_members():
+    X, y = inverse_problem(200)
+    kw = dict(n_components=2, **{**FAST, "max_iter": 15, "shuffle": False, "tol": 0.0})
+    single = MixtureDensityRegressor(**kw).fit(X, y)
+    stack = MixtureDensityRegressor(n_estimators=3, **kw).fit(X, y)
+    members = stack.module_.members
+    # each member is trained on its own loss: member 0 is exactly the single fit
+    for p, q in zip(members[0].parameters(), single.module_.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert not torch.equal(members[0].out.weight, members[1].out.weight)
+    # the predictive density is the mean of the members' densities, one K*M mixture
+    weights, means, stds = stack.predict_mixture(X[:10])
+    assert weights.shape == (10, 6) and means.shape == stds.shape == (10, 6, 1)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
+    Z = torch.as_tensor(X[:10])
+    with torch.no_grad():
+        member_lp = []
+        for member in members:
+            params = split_raw(member(Z).double(), 2, 1, "diag", "exp", stack.min_std)
+            target = torch.as_tensor((y[:10, None] - stack._y_mean) / stack._y_scale)
+            member_lp.append(mixture_log_prob(*params, target).numpy() - stack._log_jacobian)
+    expected = np.logaddexp.reduce(member_lp, axis=0) - np.log(3)
+    np.testing.assert_allclose(stack.log_likelihood(X[:10], y[:10]), expected, rtol=1e-10)
+    np.testing.assert_allclose(single.log_likelihood(X[:10], y[:10]), member_lp[0], rtol=1e-10)
+    assert stack.n_layers_ == single.n_layers_ and len(stack.coefs_) == 3 * len(single.coefs_)
+
+
+def test_n_estimators_with_lbfgs_and_early_stopping():
+    X, y = inverse_problem(300)
+    mdn = MixtureDensityRegressor(n_components=3, n_estimators=2, solver="lbfgs",
+                                  hidden_layer_sizes=(8,), max_iter=30,
+                                  random_state=0).fit(X, y)
+    assert np.isfinite(mdn.loss_) and mdn.predict_mixture(X[:3])[0].shape == (3, 6)
+    es = MixtureDensityRegressor(n_components=3, n_estimators=2, early_stopping=True,
+                                 n_iter_no_change=3, **{**FAST, "max_iter": 30}).fit(X, y)
+    assert es.best_validation_score_ == max(es.validation_scores_)
+    with pytest.raises(ValueError, match="n_estimators"):
+        MixtureDensityRegressor(n_estimators=0).fit(X, y)
