@@ -259,7 +259,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         return None  # the mixture NLL always goes through autograd
 
     @property
-    def n_layers_(self):
+    def n_layers_(self) -> int:
         """Number of layers of one member, input and output included, as in sklearn."""
         return len(self.module_.linear_layers()) // self.n_estimators + 1
 
