@@ -386,10 +386,10 @@ class GANSampler(BaseNeuralEstimator):
         return self
 
     def _rebuild_module(self, weights):
-        module = self._build_module(*self._module_args)
-        if any(name.startswith("critic.") for name in weights):
+        module = super()._rebuild_module(weights)
+        if any(name.startswith("critic.") for name in weights):  # fitted with rejection sampling
             n_conditions = 0 if self.classes_ is None else len(self.classes_)
-            module.critic = make_critic(self, self._encoder.n_encoded, n_conditions).eval()
+            module.critic = make_critic(self, *self._module_args, n_conditions).eval()
         return module
 
     def _sizes(self, sizes, name):

@@ -183,7 +183,7 @@ def test_grid_search_on_a_dask_cluster_equals_one_process():
 
 # --------------------------------------------------------------- pandas output
 def test_pipeline_with_pandas_output_keeps_feature_names():
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     X, y = load_digits(return_X_y=True, as_frame=True)
     X, y = X.iloc[:200], y.iloc[:200]
     pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(8,), max_iter=5,
