@@ -23,10 +23,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skneural import MLPRegressor
-from skneural._mdn import MixtureDensityRegressor
+from skneural import MixtureDensityRegressor, MLPRegressor
+from skneural.plotting import plot_conditional_density
 
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output",
                       "mdn_inverse_problem.png")
@@ -55,10 +56,6 @@ def main(quick=False):
     x_grid = np.linspace(X.min(), X.max(), 300).reshape(-1, 1)
     xs_grid = scaler.transform(x_grid)
     weights, means, _ = mdn.predict_mixture(xs_grid)
-    y_grid = np.linspace(-12, 12, 300)
-    log_density = mdn.log_likelihood(np.repeat(xs_grid, y_grid.size, axis=0),
-                                     np.tile(y_grid, x_grid.shape[0]))
-    density = np.exp(log_density).reshape(x_grid.shape[0], y_grid.size)
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
     ax = axes[0, 0]
@@ -80,13 +77,10 @@ def main(quick=False):
     ax.set(xlabel="x", ylabel=r"$\mu_k(x)$",
            title=r"Component means (marker size $\propto \pi_k$)")
 
-    ax = axes[1, 1]
-    ax.pcolormesh(x_grid[:, 0], y_grid, density.T, shading="auto", cmap="viridis",
-                  vmax=np.quantile(density, 0.995))
-    ax.plot(x_grid, mdn.predict_mode(xs_grid), ".", color="white", ms=2,
-            label="most probable mode")
-    ax.set(xlabel="x", ylabel="y", title=r"MDN conditional density $p(y\,|\,x)$")
-    ax.legend(loc="upper left", fontsize=8)
+    # the fitted scaler and MDN as one pipeline, so the plot takes x in its own units
+    plot_conditional_density(make_pipeline(scaler, mdn), x_grid[:, 0], np.linspace(-12, 12, 300),
+                             ax=axes[1, 1])
+    axes[1, 1].set_title(r"MDN conditional density $p(y\,|\,x)$")
 
     fig.tight_layout()
     os.makedirs(os.path.dirname(OUTPUT), exist_ok=True)

@@ -23,6 +23,14 @@ from ._mdn_density import (
 )
 from ._mlp import _BaseMLP
 from ._networks import MLP, init_weights
+from ._regressor import NeuralRegressorMixin, weighted_moments
+from ._typing import ArrayLike, NDArray, RandomState
+from ._validation import (
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    check_random_state,
+)
 
 
 class _MemberStack(torch.nn.Module):
@@ -38,14 +46,6 @@ class _MemberStack(torch.nn.Module):
     def linear_layers(self):
         """Every member's affine maps, member after member (what ``coefs_`` lists)."""
         return [layer for member in self.members for layer in member.linear_layers()]
-from ._regressor import NeuralRegressorMixin, weighted_moments
-from ._typing import ArrayLike, NDArray, RandomState
-from ._validation import (
-    Interval,
-    StrOptions,
-    check_is_fitted,
-    check_random_state,
-)
 
 
 def log_likelihood_scorer(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike,
@@ -185,7 +185,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     }
 
     def __init__(self, n_components=5, *, covariance_type="diag", std_transform="exp",
-                 min_std=1e-3, n_estimators=1, hidden_layer_sizes=(64, 64), activation="tanh", solver="adam",
+                 min_std=1e-3, n_estimators=1, hidden_layer_sizes=(64, 64), activation="tanh",
+                 solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
@@ -248,15 +249,6 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             init_weights(module, self.init, self.activation)
             members.append(module)
         return members[0] if self.n_estimators == 1 else _MemberStack(members)
-
-    def _raw_output(self, X, module=None, dropout_on=False):
-        module = self.module_ if module is None else module
-        if isinstance(module, _MemberStack):  # no numpy fast path for a stack of members
-            return super(_BaseMLP, self)._raw_output(X, module, dropout_on)
-        return super()._raw_output(X, module, dropout_on)
-
-    def _manual_step(self):
-        return None  # the mixture NLL always goes through autograd
 
     @property
     def n_layers_(self) -> int:

@@ -211,8 +211,8 @@ def numpy_forward(mlp, X, activation):
 
 
 def supports_numpy_forward(mlp, activation):
-    """Whether :func:`numpy_forward` computes ``mlp`` (Linear + activation blocks only)."""
-    return all(len(block) == 2 for block in mlp.hidden) and activation in _NUMPY_ACTIVATIONS
+    """Whether :func:`numpy_forward` computes ``mlp`` (an :class:`MLP` of Linear + activation blocks)."""
+    return isinstance(mlp, MLP) and all(len(block) == 2 for block in mlp.hidden) and activation in _NUMPY_ACTIVATIONS
 
 
 def _dropout_rates(mlp):
@@ -231,7 +231,7 @@ def _dropout_rates(mlp):
 
 def supports_manual_backprop(mlp, activation, loss_name):
     """Whether :func:`manual_backprop` computes exactly what autograd would for ``mlp``."""
-    return _dropout_rates(mlp) is not None and activation in _ACTIVATION_BACKWARD and (
+    return isinstance(mlp, MLP) and _dropout_rates(mlp) is not None and activation in _ACTIVATION_BACKWARD and (
         loss_name in ("log_loss", "binary_log_loss", "squared_error", "poisson"))
 
 
