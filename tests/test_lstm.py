@@ -241,3 +241,25 @@ def test_squeeze_excite_gates_match_their_formula():
     assert not np.allclose(plain.predict_proba(X), clf.predict_proba(X))
     with pytest.raises(ValueError, match="squeeze_excite"):
         LSTMSequenceClassifier(**FAST, conv_channels=(4,), squeeze_excite=0).fit(X, y)
+
+
+def test_sequence_lists_pass_through_sklearn_composites():
+    # cross_val_score and a soft-voting seed ensemble take lists of (T_i, F) arrays as they
+    # are; each is compared with the same fits written out by hand
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y = _ragged(n=36, seed=3)
+    folds = list(StratifiedKFold(3).split(np.zeros(len(y)), y))
+    scores = cross_val_score(LSTMSequenceClassifier(**FAST), X, y, cv=folds)
+    by_hand = [LSTMSequenceClassifier(**FAST).fit([X[i] for i in tr], y[tr])
+               .score([X[i] for i in te], y[te]) for tr, te in folds]
+    np.testing.assert_array_equal(scores, by_hand)
+
+    params = {k: v for k, v in FAST.items() if k != "random_state"}
+    members = [LSTMSequenceClassifier(**params, random_state=seed) for seed in (0, 1)]
+    vote = VotingClassifier([("a", members[0]), ("b", members[1])], voting="soft").fit(X, y)
+    mean = np.mean([m.fit(X, y).predict_proba(X) for m in members], axis=0)
+    np.testing.assert_array_equal(vote.predict_proba(X), mean)
+    assert not np.array_equal(members[0].predict_proba(X), members[1].predict_proba(X))
+    assert list(vote.classes_) == ["neg", "pos"]
