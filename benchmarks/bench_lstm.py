@@ -136,7 +136,7 @@ def resample(X, length):
 
 
 def bare_fcn(X_train, y_train, X_test, seed, epochs):
-    """Fawaz et al. (2019)'s FCN recipe as a bare PyTorch loop; returns test probabilities.
+    """Fawaz et al. (2019)'s FCN recipe as a bare PyTorch loop; returns ``(classes, test proba)``.
 
     Conv 128-256-128 (kernels 8-5-3, 'same' padding), batch norm, ReLU, global
     average pooling, softmax; Adam lr 1e-3, batch 16, the learning rate halved
