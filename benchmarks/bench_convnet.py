@@ -24,7 +24,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from skneural._convnet import ConvNetClassifier
+from skneural import ConvNetClassifier
 
 CONVNET = {
     "filters": (32, 64), "kernel_size": 3, "input_shape": (8, 8), "normalization": "batch",

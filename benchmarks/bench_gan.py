@@ -44,7 +44,7 @@ import time
 import numpy as np
 import torch
 
-from skneural._gan import GANSampler
+from skneural import GANSampler
 
 N_ROWS = 2500
 MIN_ROWS_PER_MODE = 20

@@ -222,7 +222,7 @@ def main():
 
     import torch
 
-    from skneural._lstm import LSTMSequenceClassifier
+    from skneural import LSTMSequenceClassifier
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message="Stochastic Optimizer")

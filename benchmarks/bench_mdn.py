@@ -37,7 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPRegressor
-from skneural._mdn import MixtureDensityRegressor
+from skneural import MixtureDensityRegressor
 
 N_TRAIN, N_TEST = 2500, 10000
 

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from skneural._convnet import ConvNetClassifier
+from skneural import ConvNetClassifier
 
 OUTPUT = Path(__file__).resolve().parent / "output" / "plot_convnet_digits.png"
 

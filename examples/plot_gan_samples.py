@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from skneural._gan import GANSampler
+from skneural import GANSampler
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 

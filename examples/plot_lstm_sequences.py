@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from skneural._lstm import LSTMSequenceClassifier
+from skneural import LSTMSequenceClassifier
 
 CLASSES = ("sine", "square", "sawtooth")
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._typing import ArrayLike
-from ._validation import check_is_fitted
+from ._core.typing import ArrayLike
+from ._core.validation import check_is_fitted
 
 if TYPE_CHECKING:  # matplotlib is an optional dependency
     from matplotlib.axes import Axes

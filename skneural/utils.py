@@ -1,5 +1,5 @@
 """Public diagnostics: numerical gradient checks and input Jacobians."""
 
-from ._diagnostics import check_gradient, input_jacobian, numerical_gradient
+from ._core.diagnostics import check_gradient, input_jacobian, numerical_gradient
 
 __all__ = ["check_gradient", "input_jacobian", "numerical_gradient"]

@@ -179,7 +179,7 @@ if given is not None:
 @pytest.mark.parametrize("name", SUPERVISED)
 def test_predict_runs_in_bounded_chunks(name, monkeypatch):
     """Large inputs are predicted chunk by chunk, with the same result as in one pass."""
-    from skneural import _base
+    from skneural._core import base as _base
 
     X, y = data(name, n=100)  # over 64 rows: the MLPs' numpy path for small inputs is skipped
     est = fit(name, X, y)
@@ -199,7 +199,7 @@ def test_predict_runs_in_bounded_chunks(name, monkeypatch):
 def fail_in_epoch_3(monkeypatch, action):
     """Run ``action(module)`` in epoch 3, hooked where the engine reads the epoch's gradients
     (once an epoch, just before the last step)."""
-    from skneural import _engine
+    from skneural._core import engine as _engine
 
     calls = {"n": 0}
     original = _engine._gradient_norms
@@ -218,7 +218,7 @@ def test_divergence_restores_finite_weights_for_every_family(name, monkeypatch):
     """A step that leaves NaN weights (what a diverging fit does) is undone, with a warning."""
     import torch
 
-    from skneural._regularizers import decayed_parameters
+    from skneural._core.regularizers import decayed_parameters
 
     def poison(module):
         with torch.no_grad():
@@ -253,10 +253,10 @@ def test_gan_survives_interruption_and_divergence(failure, monkeypatch):
     """The GAN's own two-optimizer loop keeps the same promises as the shared engine."""
     import torch
 
-    from skneural import _adversarial
+    from skneural._gan import training
 
     calls = {"n": 0}
-    original = _adversarial.discriminator_loss
+    original = training.discriminator_loss
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -267,7 +267,7 @@ def test_gan_survives_interruption_and_divergence(failure, monkeypatch):
             return loss * float("nan")
         return loss
 
-    monkeypatch.setattr(_adversarial, "discriminator_loss", failing)
+    monkeypatch.setattr(training, "discriminator_loss", failing)
     X, _ = data("GANSampler", n=64)
     gan = FACTORIES["GANSampler"](max_iter=20)
     expected = (UserWarning, "interrupted") if failure == "interrupt" else (
@@ -281,12 +281,12 @@ def test_gan_survives_interruption_and_divergence(failure, monkeypatch):
 
 @pytest.mark.parametrize("rejection_sampling", [False, True])
 def test_gan_samples_in_bounded_chunks(rejection_sampling, monkeypatch):
-    from skneural import _gan_sampling
+    from skneural._gan import sampling
 
     X, _ = data("GANSampler")
     gan = fit("GANSampler", X, None, rejection_sampling=rejection_sampling)
-    monkeypatch.setattr(_gan_sampling, "SAMPLE_CHUNK", 16)
-    monkeypatch.setattr(_gan_sampling, "BURN_IN", 32)
+    monkeypatch.setattr(sampling, "SAMPLE_CHUNK", 16)
+    monkeypatch.setattr(sampling, "BURN_IN", 32)
     sizes = []
     hook = gan.module_.sampler().register_forward_pre_hook(
         lambda m, args: sizes.append(len(args[0])))

@@ -18,8 +18,8 @@ from sklearn.utils.estimator_checks import (
     check_sample_weight_equivalence_on_dense_data,
 )
 
-from skneural._conv_modules import Augment, ConvBlock, ConvNet
-from skneural._convnet import ConvNetClassifier
+from skneural import ConvNetClassifier
+from skneural._convnet.modules import Augment, ConvBlock, ConvNet
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -149,7 +149,7 @@ def test_grid_search_on_a_dask_cluster_equals_one_process():
 
     def threads_inside_a_fit():
         # runs in a worker thread of a worker process, as GridSearchCV's fits do
-        import skneural._base as base
+        import skneural._core.base as base
 
         seen, original = [], base.train_stochastic
 

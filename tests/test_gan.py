@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from skneural._adversarial import GENERATOR_LOSSES, discriminator_loss, r1_penalty
-from skneural._gan import GANSampler
-from skneural._gan_data import TabularEncoder, categorical_indices
-from skneural._gan_networks import Discriminator, Generator
-from skneural._gan_sampling import rejection_filter
+from skneural import GANSampler
+from skneural._gan.encoder import TabularEncoder, categorical_indices
+from skneural._gan.modules import Discriminator, Generator
+from skneural._gan.sampling import rejection_filter
+from skneural._gan.training import GENERATOR_LOSSES, discriminator_loss, r1_penalty
 
 SMALL = {"generator_hidden_layer_sizes": (16,), "discriminator_hidden_layer_sizes": (16,),
              "latent_dim": 4, "max_iter": 3, "batch_size": 32, "n_threads": 1}

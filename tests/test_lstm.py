@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from skneural._lstm import LSTMSequenceClassifier
+from skneural import LSTMSequenceClassifier
 
 
 def _ragged(n=40, n_features=2, seed=0, low=3, high=12):
@@ -100,7 +100,7 @@ def test_standardize_makes_fit_invariant_to_feature_scale():
 
 
 def test_masked_batch_norm_uses_valid_steps_only():
-    from skneural._recurrent import MaskedBatchNorm1d
+    from skneural._lstm.modules import MaskedBatchNorm1d
 
     torch.manual_seed(0)
     x = torch.randn(3, 4, 6, dtype=torch.float64)

@@ -14,8 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
-from skneural._mdn import MixtureDensityRegressor, log_likelihood_scorer
-from skneural._mdn_density import (
+from skneural import MixtureDensityRegressor, log_likelihood_scorer
+from skneural._mdn.density import (
     mixture_log_prob,
     mixture_mode,
     mixture_nll,

@@ -14,10 +14,10 @@ from sklearn.neural_network._base import LOSS_FUNCTIONS
 from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPClassifier, MLPRegressor
-from skneural._base import torch_threads
-from skneural._losses import LOSSES
-from skneural._networks import fold_batch_norm
-from skneural._validation import check_random_state
+from skneural._core.base import torch_threads
+from skneural._core.losses import LOSSES
+from skneural._core.networks import fold_batch_norm
+from skneural._core.validation import check_random_state
 
 
 @pytest.fixture(scope="module")
@@ -452,7 +452,7 @@ def test_verbose_shows_progress_and_quiet_by_default(blobs, capsys):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_manual_backprop_matches_autograd(activation, loss_name, n_out, weighted):
     """The hand-written gradient of plain MLPs equals autograd's, loss value included."""
-    from skneural._networks import MLP, manual_backprop
+    from skneural._core.networks import MLP, manual_backprop
 
     rng = np.random.RandomState(0)
     x = torch.tensor(rng.normal(size=(17, 5)))
@@ -491,7 +491,7 @@ def test_sparse_input_is_densified_with_a_warning(blobs):
     import scipy.sparse
     from sklearn.exceptions import DataConversionWarning
 
-    from skneural import _base
+    from skneural._core import base as _base
 
     X, y = blobs
     sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
@@ -510,7 +510,7 @@ def test_sparse_input_is_densified_with_a_warning(blobs):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 def test_numpy_predict_path_matches_torch(blobs, activation):
     """A few rows go through numpy, many through torch: the same network either way."""
-    from skneural._mlp import NUMPY_PREDICT_ROWS
+    from skneural._mlp.estimator import NUMPY_PREDICT_ROWS
 
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(16, 8), activation=activation, max_iter=5,
@@ -523,7 +523,7 @@ def test_numpy_predict_path_matches_torch(blobs, activation):
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_manual_backprop_with_dropout_matches_autograd(activation):
     """Dropout masks are drawn exactly as torch's dropout draws them, so the gradients agree."""
-    from skneural._networks import MLP, manual_backprop
+    from skneural._core.networks import MLP, manual_backprop
 
     rng = np.random.RandomState(0)
     x = torch.tensor(rng.normal(size=(17, 5)))
@@ -544,7 +544,7 @@ def test_manual_backprop_with_dropout_matches_autograd(activation):
 
 def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
     """The engine's direct fused-Adam call gives exactly torch.optim.Adam's weights and state."""
-    from skneural import _engine
+    from skneural._core import engine as _engine
 
     X, y = blobs
     kw = dict(hidden_layer_sizes=(16,), dropout=0.2, max_iter=4, alpha=1e-3, random_state=0)
@@ -561,7 +561,7 @@ def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
 
 def test_direct_adam_kernel_falls_back_to_torch_optim(blobs, monkeypatch):
     """If torch's private kernel ever rejects the call, the fit continues through torch.optim."""
-    from skneural import _engine
+    from skneural._core import engine as _engine
 
     X, y = blobs
     kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)

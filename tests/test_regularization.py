@@ -13,8 +13,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skneural import MLPClassifier, MLPRegressor
-from skneural._losses import smoothed_binary_log_loss, smoothed_log_loss
-from skneural._regularizers import (
+from skneural._core.losses import smoothed_binary_log_loss, smoothed_log_loss
+from skneural._core.regularizers import (
     GaussianMixturePrior,
     Regularizer,
     image_shift_tangents,

@@ -9,8 +9,18 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
-from ._docs import fill_doc
-from ._mdn_density import (
+from .._core.docs import fill_doc
+from .._core.networks import MLP, init_weights
+from .._core.regressor import NeuralRegressorMixin, weighted_moments
+from .._core.typing import ArrayLike, NDArray, RandomState
+from .._core.validation import (
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    check_random_state,
+)
+from .._mlp.estimator import _BaseMLP
+from .density import (
     STD_TRANSFORMS,
     mixture_log_prob,
     mixture_mean,
@@ -20,16 +30,6 @@ from ._mdn_density import (
     mixture_sample,
     n_raw_outputs,
     split_raw,
-)
-from ._mlp import _BaseMLP
-from ._networks import MLP, init_weights
-from ._regressor import NeuralRegressorMixin, weighted_moments
-from ._typing import ArrayLike, NDArray, RandomState
-from ._validation import (
-    Interval,
-    StrOptions,
-    check_is_fitted,
-    check_random_state,
 )
 
 

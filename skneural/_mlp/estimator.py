@@ -7,11 +7,11 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import r2_score
 
-from ._base import BaseNeuralEstimator
-from ._classifier import NeuralClassifierMixin
-from ._docs import fill_doc
-from ._losses import OUTPUT_ACTIVATIONS
-from ._networks import (
+from .._core.base import BaseNeuralEstimator
+from .._core.classifier import NeuralClassifierMixin
+from .._core.docs import fill_doc
+from .._core.losses import OUTPUT_ACTIVATIONS
+from .._core.networks import (
     ACTIVATIONS,
     INITIALIZERS,
     MLP,
@@ -22,12 +22,12 @@ from ._networks import (
     supports_manual_backprop,
     supports_numpy_forward,
 )
-from ._regressor import NeuralRegressorMixin, weighted_moments
-from ._typing import Input, NDArray
+from .._core.regressor import NeuralRegressorMixin, weighted_moments
+from .._core.typing import Input, NDArray
 
 NUMPY_PREDICT_ROWS = 64  # up to this many rows, predict runs the plain MLP in numpy
-from ._regularizers import REGULARIZATION_CONSTRAINTS
-from ._validation import Interval, StrOptions
+from .._core.regularizers import REGULARIZATION_CONSTRAINTS
+from .._core.validation import Interval, StrOptions
 
 
 class _BaseMLP(BaseNeuralEstimator):

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._networks import ACTIVATIONS, MLP
+from .._core.networks import ACTIVATIONS, MLP
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d}
 BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from ._typing import ArrayLike, Input, Self
-from ._validation import _fit_context, column_or_1d
+from .typing import ArrayLike, Input, Self
+from .validation import _fit_context, column_or_1d
 
 
 def weighted_moments(y, sample_weight=None):

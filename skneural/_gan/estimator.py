@@ -6,14 +6,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._adversarial import GENERATOR_LOSSES, make_critic, train_adversarial, train_critic
-from ._base import BaseNeuralEstimator, resolve_device, seeded, torch_threads
-from ._gan_data import TabularEncoder, _is_dataframe, categorical_indices
-from ._gan_networks import Discriminator, GANModule, Generator
-from ._gan_sampling import generate_rows
-from ._networks import ACTIVATIONS, NORMALIZATIONS
-from ._typing import ArrayLike, NDArray, RandomState
-from ._validation import (
+from .._core.base import BaseNeuralEstimator, resolve_device, seeded, torch_threads
+from .._core.networks import ACTIVATIONS, NORMALIZATIONS
+from .._core.typing import ArrayLike, NDArray, RandomState
+from .._core.validation import (
     Interval,
     StrOptions,
     _check_feature_names_in,
@@ -25,6 +21,10 @@ from ._validation import (
     type_of_target,
     validate_data,
 )
+from .encoder import TabularEncoder, _is_dataframe, categorical_indices
+from .modules import Discriminator, GANModule, Generator
+from .sampling import generate_rows
+from .training import GENERATOR_LOSSES, make_critic, train_adversarial, train_critic
 
 _ENGINE_KEPT = ("batch_size", "learning_rate_init", "max_iter", "random_state", "verbose",
                 "warm_start", "beta_1", "beta_2", "epsilon", "device", "n_threads")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_array
 
-from ._validation import as_tensor
+from .._core.validation import as_tensor
 
 FLOAT_DTYPES = (np.float64, np.float32)
 

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from sklearn.exceptions import ConvergenceWarning
 
-from ._engine import _all_finite, _snapshot
-from ._gan_networks import Discriminator
-from ._progress import Progress
+from .._core.engine import _all_finite, _snapshot
+from .._core.progress import Progress
+from .modules import Discriminator
 
 
 def discriminator_loss(real_logit, fake_logit, label_smoothing=0.0):

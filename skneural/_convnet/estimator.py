@@ -6,13 +6,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from ._base import BaseNeuralEstimator
-from ._classifier import NeuralClassifierMixin
-from ._conv_modules import CONV_NORMALIZATIONS, Augment, ConvNet
-from ._docs import fill_doc
-from ._networks import ACTIVATIONS, INITIALIZERS, init_weights
-from ._regularizers import REGULARIZATION_CONSTRAINTS, image_shift_tangents
-from ._validation import Interval, StrOptions, as_tensor
+from .._core.base import BaseNeuralEstimator
+from .._core.classifier import NeuralClassifierMixin
+from .._core.docs import fill_doc
+from .._core.networks import ACTIVATIONS, INITIALIZERS, init_weights
+from .._core.regularizers import REGULARIZATION_CONSTRAINTS, image_shift_tangents
+from .._core.validation import Interval, StrOptions, as_tensor
+from .modules import CONV_NORMALIZATIONS, Augment, ConvNet
 
 AUGMENTATIONS = ("shift", "rotation", "scale", "horizontal_flip", "vertical_flip", "noise")
 

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from ._typing import ArrayLike, NDArray
-from ._validation import check_is_fitted
+from .typing import ArrayLike, NDArray
+from .validation import check_is_fitted
 
 
 def numerical_gradient(func: Callable[[], torch.Tensor], tensor: torch.Tensor,

@@ -20,7 +20,7 @@ from numbers import Integral, Real
 import torch
 from torch import nn
 
-from ._validation import Interval
+from .validation import Interval
 
 #: constraints of the catalogue's parameters, shared by every estimator
 REGULARIZATION_CONSTRAINTS = {

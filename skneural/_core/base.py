@@ -21,10 +21,10 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 
-from ._engine import STOCHASTIC_SOLVERS, make_optimizer, train_lbfgs, train_stochastic
-from ._losses import LOSSES
-from ._regularizers import attach_prior
-from ._validation import (
+from .engine import STOCHASTIC_SOLVERS, make_optimizer, train_lbfgs, train_stochastic
+from .losses import LOSSES
+from .regularizers import attach_prior
+from .validation import (
     Interval,
     Options,
     StrOptions,

@@ -20,9 +20,9 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from ._progress import Progress
-from ._regularizers import Regularizer, decayed_parameters, squared_norm
-from ._validation import _check_optimize_result
+from .progress import Progress
+from .regularizers import Regularizer, decayed_parameters, squared_norm
+from .validation import _check_optimize_result
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 

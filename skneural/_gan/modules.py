@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._networks import MLP, init_weights
+from .._core.networks import MLP, init_weights
 
 GUMBEL_TAU = 0.2  # CTGAN's temperature: near one-hot yet differentiable
 

@@ -7,12 +7,13 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_array, check_consistent_length
 
-from ._base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
-from ._classifier import NeuralClassifierMixin
-from ._docs import fill_doc
-from ._recurrent import CONV_LAYOUTS, SUMMARIES, LSTMSequenceNet
-from ._regularizers import REGULARIZATION_CONSTRAINTS
-from ._sequences import (
+from .._core.base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
+from .._core.classifier import NeuralClassifierMixin
+from .._core.docs import fill_doc
+from .._core.regularizers import REGULARIZATION_CONSTRAINTS
+from .._core.validation import Interval, StrOptions, validate_data
+from .modules import CONV_LAYOUTS, SUMMARIES, LSTMSequenceNet
+from .sequences import (
     FLOAT_DTYPES,
     check_3d,
     is_sequence_list,
@@ -21,7 +22,6 @@ from ._sequences import (
     sequence_tensors,
     standardization_stats,
 )
-from ._validation import Interval, StrOptions, validate_data
 
 
 def _layout(X):

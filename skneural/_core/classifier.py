@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from sklearn.preprocessing import LabelBinarizer
 
-from ._losses import OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
-from ._typing import ArrayLike, Input, NDArray, Self
-from ._validation import (
+from .losses import OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
+from .typing import ArrayLike, Input, NDArray, Self
+from .validation import (
     _check_partial_fit_first_call,
     _fit_context,
     column_or_1d,

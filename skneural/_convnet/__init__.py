@@ -1,0 +1,5 @@
+"""Convolutional networks: ConvNetClassifier."""
+
+from .estimator import ConvNetClassifier
+
+__all__ = ["ConvNetClassifier"]

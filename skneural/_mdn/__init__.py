@@ -1,0 +1,5 @@
+"""Mixture density networks: MixtureDensityRegressor and its likelihood scorer."""
+
+from .estimator import MixtureDensityRegressor, log_likelihood_scorer
+
+__all__ = ["MixtureDensityRegressor", "log_likelihood_scorer"]

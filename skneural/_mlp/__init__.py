@@ -1,0 +1,5 @@
+"""Multi-layer perceptrons: MLPClassifier and MLPRegressor."""
+
+from .estimator import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
