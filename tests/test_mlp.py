@@ -510,7 +510,7 @@ def test_sparse_input_is_densified_with_a_warning(blobs):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 def test_numpy_predict_path_matches_torch(blobs, activation):
     """A few rows go through numpy, many through torch: the same network either way."""
-    from skneural._mlp.estimator import NUMPY_PREDICT_ROWS
+    from skneural._core.mlp_base import NUMPY_PREDICT_ROWS
 
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(16, 8), activation=activation, max_iter=5,

@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
 from .._core.docs import fill_doc
+from .._core.mlp_base import _BaseMLP
 from .._core.networks import MLP, init_weights
 from .._core.regressor import NeuralRegressorMixin, weighted_moments
 from .._core.typing import ArrayLike, NDArray, RandomState
@@ -19,7 +20,6 @@ from .._core.validation import (
     check_is_fitted,
     check_random_state,
 )
-from .._mlp.estimator import _BaseMLP
 from .density import (
     STD_TRANSFORMS,
     mixture_log_prob,
