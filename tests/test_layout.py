@@ -1,5 +1,7 @@
-"""The package's layout: models saved before the modules moved still load."""
+"""The package's layout: imports run families -> core, and models saved before the move load."""
 
+import ast
+import importlib
 import pathlib
 import pickle
 
@@ -75,3 +77,87 @@ def test_skops_file_written_before_the_move_loads_trusting_only_skneural_types(n
     loaded = sio.load(path, trusted=TRUSTED_TYPES)
     assert type(loaded) is getattr(skneural, name.removesuffix("Frame"))
     assert_matches_saved(loaded, name)
+
+
+# ------------------------------------------------------------- import direction
+PACKAGE = pathlib.Path(skneural.__file__).resolve().parent
+FAMILIES = {"_mlp", "_convnet", "_lstm", "_mdn", "_gan"}
+# who may import whom: a family imports the core and itself, the core only itself
+ALLOWED = {"top": {"top", "_core", *FAMILIES}, "_core": {"_core"},
+           **{family: {"_core", family} for family in FAMILIES}}
+
+
+def owner(module):
+    """The part of skneural a dotted module belongs to: ``"_core"``, a family, or ``"top"``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else "top"
+
+
+def module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def skneural_imports(source, module, is_package=False):
+    """Every skneural module that ``source`` (the text of ``module``) imports, absolute."""
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            # ``from . import x`` names a submodule x; ``from .m import x`` names m
+            found += [f"{base}.{alias.name}" for alias in node.names] if not node.module \
+                else [base]
+    return [name for name in found if name.split(".")[0] == "skneural"]
+
+
+def violations(modules):
+    """``"a imports b"`` for each import of ``modules`` ({name: (source, is_package)})
+    that runs against the direction families -> core."""
+    return [f"{name} imports {target}"
+            for name, (source, is_package) in sorted(modules.items())
+            for target in skneural_imports(source, name, is_package)
+            if owner(target) not in ALLOWED[owner(name)]]
+
+
+def test_families_import_only_the_core_and_the_core_imports_no_family():
+    modules = {module_name(path): (path.read_text(), path.name == "__init__.py")
+               for path in PACKAGE.rglob("*.py")}
+    assert {owner(name) for name in modules} == set(ALLOWED)  # every part exists
+    assert violations(modules) == []
+
+
+@pytest.mark.parametrize("module, source, expected", [
+    ("skneural._mdn.estimator", "from .._mlp.estimator import _BaseMLP",
+     ["skneural._mdn.estimator imports skneural._mlp.estimator"]),
+    ("skneural._core.base", "from .._gan import training",
+     ["skneural._core.base imports skneural._gan"]),
+    ("skneural._core", "from .._lstm.modules import LSTMSequenceNet",  # its __init__.py
+     ["skneural._core imports skneural._lstm.modules"]),
+    ("skneural._gan.estimator", "import skneural._convnet.modules as m",
+     ["skneural._gan.estimator imports skneural._convnet.modules"]),
+    ("skneural._gan.estimator", "from . import modules\nfrom .._core.base import seeded", []),
+    ("skneural._core.engine", "def f():\n    from skneural._mdn import density",
+     ["skneural._core.engine imports skneural._mdn"]),
+])
+def test_the_direction_rule_catches_imports_against_it(module, source, expected):
+    is_package = module.count(".") == 1 and module.endswith("_core")
+    assert violations({module: (source, is_package)}) == expected
+
+
+def test_public_api_imports_from_where_it_always_has():
+    import skneural.plotting
+    import skneural.utils
+
+    for name in skneural.__all__:
+        assert getattr(skneural, name) is not None
+    assert callable(skneural.plotting.plot_learning_curve)
+    assert callable(skneural.utils.check_gradient)
+    for dotted in TRUSTED_TYPES:  # each names a class importable at that path
+        module, _, name = dotted.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(module), name), type), dotted
