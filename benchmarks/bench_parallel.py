@@ -34,7 +34,7 @@ GRID = {"mlpclassifier__alpha": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0],
 
 def threads_in_a_fit():
     """torch's intra-op threads that a skneural fit (n_threads=None) started here would use."""
-    from skneural._core.base import torch_threads
+    from skneural._core.device import torch_threads
 
     with torch_threads(None):
         return torch.get_num_threads()

@@ -141,7 +141,7 @@ def test_families_import_only_the_core_and_the_core_imports_no_family():
      ["skneural._core imports skneural._lstm.modules"]),
     ("skneural._gan.estimator", "import skneural._convnet.modules as m",
      ["skneural._gan.estimator imports skneural._convnet.modules"]),
-    ("skneural._gan.estimator", "from . import modules\nfrom .._core.base import seeded", []),
+    ("skneural._gan.estimator", "from . import modules\nfrom .._core.device import seeded", []),
     ("skneural._core.engine", "def f():\n    from skneural._mdn import density",
      ["skneural._core.engine imports skneural._mdn"]),
 ])

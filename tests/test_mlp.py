@@ -14,7 +14,7 @@ from sklearn.neural_network._base import LOSS_FUNCTIONS
 from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPClassifier, MLPRegressor
-from skneural._core.base import torch_threads
+from skneural._core.device import torch_threads
 from skneural._core.losses import LOSSES
 from skneural._core.networks import fold_batch_norm
 from skneural._core.validation import check_random_state
@@ -544,12 +544,12 @@ def test_manual_backprop_with_dropout_matches_autograd(activation):
 
 def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
     """The engine's direct fused-Adam call gives exactly torch.optim.Adam's weights and state."""
-    from skneural._core import engine as _engine
+    from skneural._core import optimizers
 
     X, y = blobs
     kw = dict(hidden_layer_sizes=(16,), dropout=0.2, max_iter=4, alpha=1e-3, random_state=0)
     fast = MLPClassifier(**kw).fit(X, y)
-    monkeypatch.setattr(_engine._FastAdam, "create", classmethod(lambda cls, opt: None))
+    monkeypatch.setattr(optimizers._FastAdam, "create", classmethod(lambda cls, opt: None))
     slow = MLPClassifier(**kw).fit(X, y)
     for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_):
         np.testing.assert_array_equal(a, b)
@@ -561,7 +561,7 @@ def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):
 
 def test_direct_adam_kernel_falls_back_to_torch_optim(blobs, monkeypatch):
     """If torch's private kernel ever rejects the call, the fit continues through torch.optim."""
-    from skneural._core import engine as _engine
+    from skneural._core import optimizers
 
     X, y = blobs
     kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
@@ -570,7 +570,7 @@ def test_direct_adam_kernel_falls_back_to_torch_optim(blobs, monkeypatch):
     def broken(self):
         raise TypeError("kernel signature changed")
 
-    monkeypatch.setattr(_engine._FastAdam, "step", broken)
+    monkeypatch.setattr(optimizers._FastAdam, "step", broken)
     fallback = MLPClassifier(**kw).fit(X, y)
     for a, b in zip(fallback.coefs_, reference.coefs_):
         np.testing.assert_array_equal(a, b)

@@ -20,103 +20,10 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from .optimizers import _FastAdam, make_optimizer
 from .progress import Progress
 from .regularizers import Regularizer, decayed_parameters, squared_norm
 from .validation import _check_optimize_result
-
-STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
-
-
-def _fused(optimizer_cls, params, **kwargs):
-    """Prefer torch's fused (single-kernel) update where this torch build has one."""
-    try:
-        return optimizer_cls(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):
-        return optimizer_cls(params, **kwargs)
-
-
-def make_optimizer(est, module):
-    """Build the torch optimizer named by ``est.solver``.
-
-    sklearn's names keep their meaning: ``momentum`` and ``nesterovs_momentum``
-    for ``sgd``; ``beta_1``, ``beta_2``, ``epsilon`` for ``adam``/``adamw``.
-    sklearn's L2 term is added to the gradients by the engine, so one
-    parameter group (one fused update per step) serves every solver but
-    ``adamw``, whose decoupled ``alpha`` decays the weight matrices only: as
-    in nanoGPT, a second group holds biases and normalization parameters.
-    """
-    params = [p for p in module.parameters() if p.requires_grad]
-    groups = [{"params": params}]
-    if est.solver == "adamw":
-        decayed = decayed_parameters(module)
-        ids = {id(p) for p in decayed}
-        groups = [{"params": decayed, "weight_decay": est.alpha},
-                  {"params": [p for p in params if id(p) not in ids], "weight_decay": 0.0}]
-        groups = [g for g in groups if g["params"]]
-    lr, eps = est.learning_rate_init, est.epsilon
-    if est.solver == "sgd":
-        momentum = est.momentum
-        return _fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
-                      nesterov=bool(est.nesterovs_momentum and momentum > 0))
-    if est.solver == "adam":
-        return _fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
-    if est.solver == "adamw":
-        return _fused(torch.optim.AdamW, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
-    if est.solver == "adagrad":
-        return _fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
-    if est.solver == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=lr, alpha=est.beta_2, eps=eps,
-                                   momentum=est.momentum if est.nesterovs_momentum else 0.0)
-    if est.solver == "adadelta":
-        # Adadelta's step size is set by the ratio of running RMS values; lr scales it.
-        return torch.optim.Adadelta(groups, lr=lr * 1000.0, rho=est.beta_2, eps=eps)
-    raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
-
-
-class _FastAdam:
-    """Adam's update without torch.optim's per-step Python (hooks, profiling, regrouping).
-
-    On small networks ``optimizer.step()`` costs more than the update itself.
-    This calls the same fused kernel on the optimizer's own state tensors, so
-    the result and the state (for ``partial_fit`` and pickling) are exactly
-    those of ``torch.optim.Adam(fused=True)``. It is used only for a plain
-    fused Adam on the CPU, after ``optimizer.step()`` has created the state,
-    and steps aside (``None``) wherever that does not hold.
-    """
-
-    @classmethod
-    def create(cls, optimizer):
-        kernel = getattr(torch, "_fused_adam_", None)
-        if (kernel is None or type(optimizer) is not torch.optim.Adam
-                or len(optimizer.param_groups) != 1):
-            return None
-        group = optimizer.param_groups[0]
-        params = group["params"]
-        if not (group.get("fused") and not group["amsgrad"] and not group["maximize"]
-                and group["weight_decay"] == 0 and params
-                and all(p.device.type == "cpu" and p in optimizer.state for p in params)):
-            return None
-        return cls(kernel, optimizer, group, params)
-
-    def __init__(self, kernel, optimizer, group, params):
-        state = optimizer.state
-        self.kernel, self.group, self.params = kernel, group, params
-        self.exp_avgs = [state[p]["exp_avg"] for p in params]
-        self.exp_avg_sqs = [state[p]["exp_avg_sq"] for p in params]
-        self.steps = [state[p]["step"] for p in params]
-
-    def step(self):
-        group = self.group
-        beta1, beta2 = group["betas"]
-        torch._foreach_add_(self.steps, 1)
-        try:
-            self.kernel(self.params, [p.grad for p in self.params], self.exp_avgs,
-                        self.exp_avg_sqs, [], self.steps, amsgrad=False, lr=group["lr"],
-                        beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
-                        maximize=False)
-        except (TypeError, RuntimeError):  # a torch whose private kernel changed signature
-            torch._foreach_sub_(self.steps, 1)
-            raise
 
 
 def resolve_batch_size(batch_size, n_samples):

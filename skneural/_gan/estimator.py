@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._core.base import BaseNeuralEstimator, resolve_device, seeded, torch_threads
+from .._core.base import BaseNeuralEstimator
+from .._core.device import resolve_device, seeded, torch_threads
 from .._core.networks import ACTIVATIONS, NORMALIZATIONS
 from .._core.typing import ArrayLike, NDArray, RandomState
 from .._core.validation import (

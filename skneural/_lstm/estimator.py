@@ -7,8 +7,9 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils import check_array, check_consistent_length
 
-from .._core.base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator, torch_threads
+from .._core.base import PREDICT_CHUNK_ELEMENTS, BaseNeuralEstimator
 from .._core.classifier import NeuralClassifierMixin
+from .._core.device import torch_threads
 from .._core.docs import fill_doc
 from .._core.regularizers import REGULARIZATION_CONSTRAINTS
 from .._core.validation import Interval, StrOptions, validate_data
