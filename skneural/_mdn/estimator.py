@@ -5,8 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.pipeline import Pipeline
+from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 
 from .._core.docs import fill_doc
@@ -31,37 +30,7 @@ from .density import (
     n_raw_outputs,
     split_raw,
 )
-
-
-class _MemberStack(torch.nn.Module):
-    """``n_estimators`` independent MLPs side by side; their raw outputs are concatenated."""
-
-    def __init__(self, members):
-        super().__init__()
-        self.members = torch.nn.ModuleList(members)
-
-    def forward(self, x):  # (B, F) -> (B, M * P)
-        return torch.cat([member(x) for member in self.members], dim=1)
-
-    def linear_layers(self):
-        """Every member's affine maps, member after member (what ``coefs_`` lists)."""
-        return [layer for member in self.members for layer in member.linear_layers()]
-
-
-def log_likelihood_scorer(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike,
-                          sample_weight: ArrayLike | None = None) -> float:
-    """Mean log-likelihood ``(1/n) sum_i log p(y_i | x_i)`` in nats, higher is better.
-
-    Pass it as ``scoring=log_likelihood_scorer`` to ``GridSearchCV`` or
-    ``cross_validate`` to select models by held-out likelihood instead of the
-    R^2 of their conditional mean (``score``). Works on a fitted
-    ``MixtureDensityRegressor`` and on a ``Pipeline`` ending in one (the
-    rows go through the pipeline's transformers first).
-    """
-    if isinstance(estimator, Pipeline):
-        X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    return float(np.average(estimator.log_likelihood(X, y), weights=sample_weight))
+from .modules import MemberStack
 
 
 @fill_doc
@@ -248,7 +217,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                          normalization=self._normalization(), dropout=self.dropout)
             init_weights(module, self.init, self.activation)
             members.append(module)
-        return members[0] if self.n_estimators == 1 else _MemberStack(members)
+        return members[0] if self.n_estimators == 1 else MemberStack(members)
 
     @property
     def n_layers_(self) -> int:
