@@ -18,10 +18,9 @@ from .._core.validation import (
     _wrap_data_with_container,
     check_is_fitted,
     check_random_state,
-    column_or_1d,
-    type_of_target,
     validate_data,
 )
+from .conditions import check_labels, draw_codes, one_hot_conditions
 from .encoder import TabularEncoder, _is_dataframe, categorical_indices
 from .modules import Discriminator, GANModule, Generator
 from .sampling import generate_rows
@@ -307,18 +306,6 @@ class GANSampler(BaseNeuralEstimator):
         X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1)
         return X, categorical, frame
 
-    def _validate_classes(self, y, n_samples):
-        y = column_or_1d(y, warn=True)
-        if y.shape[0] != n_samples:
-            raise ValueError(f"X has {n_samples} rows but y has {y.shape[0]} entries.")
-        kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(
-                f"GANSampler conditions on class labels; y is {kind!r}. Pass class labels "
-                "(binary or multiclass) or y=None for an unconditional GAN."
-            )
-        return y
-
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> "GANSampler":
@@ -340,7 +327,7 @@ class GANSampler(BaseNeuralEstimator):
         X, categorical, frame = self._validate_rows(X, reset=first_pass)
         conditional = y is not None
         if conditional:
-            y = self._validate_classes(y, X.shape[0])
+            y = check_labels(y, X.shape[0])
         if not first_pass and conditional != (self.classes_ is not None):
             raise ValueError("warm_start fit must keep y given (or absent) as in the first fit.")
         rng = check_random_state(self.random_state)
@@ -375,8 +362,7 @@ class GANSampler(BaseNeuralEstimator):
                                    device=device)
             cond = None
             if conditional:
-                codes = torch.as_tensor(np.searchsorted(self.classes_, y), device=device)
-                cond = torch.nn.functional.one_hot(codes, len(self.classes_)).to(self._dtype)
+                cond = one_hot_conditions(y, self.classes_, self._dtype, device)
             train_adversarial(self, self.module_, data, cond)
             self.module_.critic = None
             if self.rejection_sampling:
@@ -416,25 +402,6 @@ class GANSampler(BaseNeuralEstimator):
         return GANModule(generator, discriminator, average=bool(self.generator_averaging))
 
     # --------------------------------------------------------------- sample
-    def _sample_classes(self, y, n_samples, rng):
-        if self.classes_ is None:
-            if y is not None:
-                raise ValueError("y was given to sample but GANSampler was fitted without y.")
-            return None
-        if y is None:
-            return rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
-        y = np.asarray(y, dtype=self.classes_.dtype if self.classes_.dtype != object else None)
-        y = np.full(n_samples, y.item(), dtype=y.dtype) if y.ndim == 0 else column_or_1d(y)
-        if y.shape[0] != n_samples:
-            raise ValueError(f"y has {y.shape[0]} labels for n_samples={n_samples}.")
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.clip(codes, 0, len(self.classes_) - 1)
-        unknown = self.classes_[codes] != y
-        if np.any(unknown):
-            raise ValueError(f"y contains labels {np.unique(y[unknown]).tolist()} not in "
-                             f"classes_ {self.classes_.tolist()}.")
-        return codes
-
     def sample(self, n_samples: int = 1, *, y: ArrayLike | None = None,
                random_state: RandomState = None, return_y: bool = False) -> Any:
         """Generate new rows.
@@ -468,7 +435,7 @@ class GANSampler(BaseNeuralEstimator):
         if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        codes = self._sample_classes(y, n_samples, rng)
+        codes = draw_codes(self.classes_, self.class_prior_, y, n_samples, rng)
         device = self._inference_device()
         self.module_.to(device).eval()
         generator = torch.Generator(device=device).manual_seed(
