@@ -168,7 +168,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from skneural._convnet import ConvNetClassifier
+    >>> from skneural import ConvNetClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = ConvNetClassifier(input_shape=(8, 8), filters=(16, 32), shift=1,
     ...                         max_iter=5, random_state=0).fit(X[:500] / 16, y[:500])

@@ -213,7 +213,7 @@ class GANSampler(BaseNeuralEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skneural._gan import GANSampler
+    >>> from skneural import GANSampler
     >>> X = np.random.RandomState(0).normal(size=(200, 2))
     >>> gan = GANSampler(max_iter=20, random_state=0).fit(X)
     >>> gan.sample(5, random_state=0).shape

@@ -164,7 +164,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
     Examples
     --------
     >>> import numpy as np
-    >>> from skneural._lstm import LSTMSequenceClassifier
+    >>> from skneural import LSTMSequenceClassifier
     >>> rng = np.random.RandomState(0)
     >>> X = [rng.randn(rng.randint(5, 15), 2) for _ in range(40)]
     >>> y = [int(x[:, 0].sum() > 0) for x in X]

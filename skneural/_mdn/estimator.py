@@ -133,7 +133,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     Examples
     --------
     >>> import numpy as np
-    >>> from skneural._mdn import MixtureDensityRegressor
+    >>> from skneural import MixtureDensityRegressor
     >>> rng = np.random.RandomState(0)
     >>> y = rng.uniform(-10.5, 10.5, 500)
     >>> X = (7 * np.sin(0.75 * y) + 0.5 * y + rng.normal(size=500)).reshape(-1, 1)
