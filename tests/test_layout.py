@@ -9,33 +9,11 @@ import numpy as np
 import pytest
 
 import skneural
+from legacy.write_files import outputs, saved_inputs
 from skneural import TRUSTED_TYPES
 
 LEGACY = pathlib.Path(__file__).resolve().parent / "legacy"
 SAVED = sorted(path.stem for path in LEGACY.glob("*.pkl"))
-
-
-def legacy_inputs(name):
-    """The rows the saved outputs were computed on (``write_files.py``)."""
-    from _estimators import data
-
-    return data(name.removesuffix("Frame"))
-
-
-def outputs(est, name):
-    X, _ = legacy_inputs(name)
-    if name == "GANSamplerFrame":
-        rows = est.sample(7, y="a", random_state=0)
-        return {f"sample_{col}": rows[col].to_numpy().astype(str if col == "colour" else float)
-                for col in rows.columns}
-    if name == "GANSampler":
-        return {"sample": np.asarray(est.sample(7, random_state=0))}
-    out = {"predict": np.asarray(est.predict(X))}
-    if hasattr(est, "predict_proba"):
-        out["predict_proba"] = est.predict_proba(X)
-    if hasattr(est, "predict_mixture"):
-        out.update(zip(("weights", "means", "stds"), est.predict_mixture(X)))
-    return out
 
 
 def assert_matches_saved(est, name, prefix=""):
@@ -64,7 +42,7 @@ def test_pickle_written_before_the_move_loads_and_predicts_the_same(name):
     assert type(loaded) is getattr(skneural, name.removesuffix("Frame"))
     assert_matches_saved(loaded, name)
     if hasattr(loaded, "partial_fit"):  # the optimizer's state came along too
-        loaded.partial_fit(*legacy_inputs(name))
+        loaded.partial_fit(*saved_inputs(name))
         assert_matches_saved(loaded, name, prefix="resumed_")
 
 

@@ -1,11 +1,13 @@
 """Write the pickles and skops files that ``tests/test_layout.py`` loads.
 
-The files in this folder were written by this script at commit df02851, the
-last one before the modules moved into per-family subpackages (issue 17), so
-they name the old module paths (``skneural._mlp.MLPClassifier``,
-``skneural._gan_data.TabularEncoder``, ...). Loading them checks that models
-saved by earlier releases still load. Re-running it today writes files with the
-current paths, which tests nothing new: keep the committed ones.
+The files in this folder were written by this script as first committed
+(d798a43), on the library of df02851, the last commit before the modules moved
+into per-family subpackages (issue 17). So they name the old module paths
+(``skneural._mlp.MLPClassifier``, ``skneural._gan_data.TabularEncoder``, ...),
+and loading them checks that models saved by earlier releases still load.
+Re-running it today writes files with the current paths, which tests nothing
+new: keep the committed ones. (Re-run after the move, it wrote ``.npz``
+outputs bitwise equal to the committed ones: the move changed no result.)
 
     python tests/legacy/write_files.py
 """
@@ -23,9 +25,19 @@ sys.path.insert(0, str(HERE.parent))
 from _estimators import FACTORIES, data, fit  # noqa: E402
 
 
-def outputs(est, X):
-    """Every array a user reads off ``est``, keyed by method."""
-    if type(est).__name__ == "GANSampler":
+def saved_inputs(name):
+    """The rows (and targets) the model saved as ``name`` was fitted and evaluated on."""
+    return data(name.removesuffix("Frame"))
+
+
+def outputs(est, name):
+    """Every array a user reads off the model saved as ``name``, keyed by method."""
+    X, _ = saved_inputs(name)
+    if name == "GANSamplerFrame":
+        rows = est.sample(7, y="a", random_state=0)
+        return {f"sample_{col}": rows[col].to_numpy().astype(str if col == "colour" else float)
+                for col in rows.columns}
+    if name == "GANSampler":
         return {"sample": np.asarray(est.sample(7, random_state=0))}
     out = {"predict": np.asarray(est.predict(X))}
     if hasattr(est, "predict_proba"):
@@ -53,19 +65,14 @@ def main():
     models = {name: fit(name, *data(name)) for name in FACTORIES}
     models["GANSamplerFrame"] = gan_on_a_frame()
     for name, est in models.items():
-        X, _ = data(name.removesuffix("Frame"))
         (HERE / f"{name}.pkl").write_bytes(pickle.dumps(est, protocol=4))
         sio.dump(est, HERE / f"{name}.skops")
-        out = outputs(est, X)
-        if name == "GANSamplerFrame":
-            rows = est.sample(7, y="a", random_state=0)
-            out = {f"sample_{col}": rows[col].to_numpy().astype(str if col == "colour" else float)
-                   for col in rows.columns}
+        out = outputs(est, name)
         if hasattr(est, "partial_fit"):  # one more step from the saved optimizer state
             resumed = pickle.loads(pickle.dumps(est, protocol=4))
-            resumed.partial_fit(X, data(name)[1])
-            out.update({f"resumed_{k}": v for k, v in outputs(resumed, X).items()})
-        np.savez(HERE / f"{name}.npz", **{k: np.asarray(v) for k, v in out.items()})
+            resumed.partial_fit(*saved_inputs(name))
+            out.update({f"resumed_{k}": v for k, v in outputs(resumed, name).items()})
+        np.savez(HERE / f"{name}.npz", **out)
         print(name, sorted(out))
 
 
