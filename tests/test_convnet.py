@@ -1,5 +1,6 @@
 """ConvNetClassifier: sklearn's checks, shapes, augmentation, receptive fields, persistence."""
 
+import copy
 import pickle
 import warnings
 
@@ -288,25 +289,81 @@ def test_same_seed_same_fit_with_random_augmentation_and_dropout(digits):
     assert not np.array_equal(a, c)
 
 
+def _record_validation_epochs(est):
+    """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
+
+    The engine calls ``_validation_score`` once an epoch, right before it decides
+    whether the epoch is the best so far; the recorded validation data are the
+    held-out rows themselves, whatever the split.
+    """
+    record = {"scores": [], "states": [], "val": None}
+    score = est._validation_score
+
+    def recording(module, *val):
+        value = score(module, *val)
+        record["scores"].append(value)
+        record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
+        record["val"] = val
+        return value
+
+    est._validation_score = recording
+    return record
+
+
 def test_early_stopping_restores_the_best_epoch(digits):
     X, y = digits
     clf = ConvNetClassifier(**{**SMALL, "max_iter": 30}, input_shape=(8, 8),
                             early_stopping=True, n_iter_no_change=2,
-                            learning_rate_init=0.05).fit(X, y)
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert clf.n_iter_ < 30
+                            learning_rate_init=0.05)
+    record = _record_validation_epochs(clf)
+    clf.fit(X, y)
+    scores = record["scores"]
+    assert scores == clf.validation_scores_ and clf.n_iter_ < 30
+    best = scores.index(max(scores))  # the first epoch to reach it: improvements are strict
+    assert clf.best_validation_score_ == scores[best]
+    assert scores[-1] < scores[best]  # the fit ran on past its best epoch, into worse ones
+    final = clf.module_.state_dict()
+    assert all(torch.equal(final[k], v) for k, v in record["states"][best].items())
+    assert not all(torch.equal(final[k], v) for k, v in record["states"][-1].items())
+    # the fitted model scores the best epoch's accuracy on the held-out rows, not the last's
+    restored = type(clf)._validation_score(clf, copy.deepcopy(clf.module_), *record["val"])
+    assert restored == clf.best_validation_score_ and restored != scores[-1]
 
 
-def test_warm_start_and_partial_fit_continue_training(digits):
+def test_warm_start_continues_from_the_fitted_weights(digits):
     X, y = digits
     clf = ConvNetClassifier(**SMALL, input_shape=(8, 8), warm_start=True).fit(X, y)
-    first = clf.loss_curve_[-1]
-    weights = clf.module_.blocks[0].conv1.weight.detach().clone()
+    first = list(clf.loss_curve_)
+    progress = first[0] - first[-1]
+    assert progress > 0.03  # the first fit learned, so a restart would show
     clf.fit(X, y)
-    assert clf.loss_curve_[0] < first * 1.05  # starts from the fitted weights
-    assert not torch.equal(weights, clf.module_.blocks[0].conv1.weight)
+    assert clf.n_iter_ == 6 and clf.loss_curve_[:3] == first  # the history goes on
+    resumed = clf.loss_curve_[3]  # the second fit's first epoch
+    assert abs(resumed - first[-1]) < progress / 2 and resumed < first[0] - progress / 2
+    # with one epoch a fit: the second fit is exactly one epoch (fresh optimizer, as
+    # sklearn) from the first fit's weights, which a fresh fit would reproduce instead
+    one = dict(SMALL, max_iter=1, input_shape=(8, 8))
+    warm = ConvNetClassifier(**one, warm_start=True).fit(X, y)
+    start = copy.deepcopy(warm.module_)
+    warm.fit(X, y)
+    oracle = ConvNetClassifier(**one)
+    oracle._build_module = lambda *args: copy.deepcopy(start)  # starts at the first fit's end
+    oracle.fit(X, y)
+    fresh = ConvNetClassifier(**one).fit(X, y)
+    for name, value in warm.module_.state_dict().items():
+        torch.testing.assert_close(value, oracle.module_.state_dict()[name])
+    assert not all(torch.equal(value, fresh.module_.state_dict()[name])
+                   for name, value in warm.module_.state_dict().items())
+    assert warm.loss_curve_[1] == pytest.approx(oracle.loss_curve_[0])
+
+
+def test_partial_fit_continues_training_with_the_same_optimizer(digits):
+    X, y = digits
     inc = ConvNetClassifier(**SMALL, input_shape=(8, 8))
-    losses = [inc.partial_fit(X, y, classes=np.arange(10)).loss_ for _ in range(4)]
+    losses = [inc.partial_fit(X, y, classes=np.arange(10)).loss_]
+    optimizer = inc._optimizer
+    losses += [inc.partial_fit(X, y).loss_ for _ in range(3)]
+    assert inc._optimizer is optimizer
     assert inc.n_iter_ == 4 and losses[-1] < losses[0]
 
 

@@ -1,5 +1,6 @@
 """Behaviour of the MLP estimators and the shared engine, shown rather than run."""
 
+import copy
 import pickle
 import threading
 import warnings
@@ -17,7 +18,6 @@ from skneural import MLPClassifier, MLPRegressor
 from skneural._core.device import torch_threads
 from skneural._core.losses import LOSSES
 from skneural._core.networks import fold_batch_norm
-from skneural._core.validation import check_random_state
 
 
 @pytest.fixture(scope="module")
@@ -103,20 +103,55 @@ def test_digits_cv_at_least_sklearn():
 
 
 # ------------------------------------------------------------ early stopping
+def _record_validation_epochs(est):
+    """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
+
+    The engine calls ``_validation_score`` once an epoch, right before it decides
+    whether the epoch is the best so far; the recorded validation data are the
+    held-out rows themselves, whatever the split.
+    """
+    record = {"scores": [], "states": [], "val": None}
+    score = est._validation_score
+
+    def recording(module, *val):
+        value = score(module, *val)
+        record["scores"].append(value)
+        record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
+        record["val"] = val
+        return value
+
+    est._validation_score = recording
+    return record
+
+
+def _row_indices(X, rows):
+    """Where each of ``rows`` is in ``X`` (rows of ``X`` are unique)."""
+    idx = [np.flatnonzero((X == row).all(axis=1)) for row in rows]
+    assert all(len(i) == 1 for i in idx)
+    return np.concatenate(idx)
+
+
 def test_early_stopping_stops_and_restores_best(blobs):
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(64,), early_stopping=True, n_iter_no_change=5,
-                        learning_rate_init=0.01, max_iter=500, random_state=3).fit(X, y)
+                        learning_rate_init=0.01, max_iter=500, random_state=3)
+    record = _record_validation_epochs(clf)
+    clf.fit(X, y)
     scores = clf.validation_scores_
-    assert clf.n_iter_ < 500 and len(scores) == clf.n_iter_
-    assert clf.best_validation_score_ == max(scores)
-    assert int(np.argmax(scores)) < clf.n_iter_ - 1  # it ran past the best epoch
-    # rebuild the validation split exactly as the estimator drew it
-    rng = check_random_state(3)
-    rng.randint(np.iinfo(np.int32).max)
-    _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=rng, stratify=y)
-    assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)
-    assert clf.score(X_val, y_val) > scores[-1] or scores[-1] == max(scores)
+    assert clf.n_iter_ < 500 and len(scores) == clf.n_iter_ and scores == record["scores"]
+    best = scores.index(max(scores))  # the first epoch to reach it: improvements are strict
+    assert clf.best_validation_score_ == scores[best]
+    assert scores[-1] < scores[best]  # the fit ran on past its best epoch, into worse ones
+    final = clf.module_.state_dict()
+    assert all(torch.equal(final[k], v) for k, v in record["states"][best].items())
+    assert not all(torch.equal(final[k], v) for k, v in record["states"][-1].items())
+    # the held-out rows the engine scored: a stratified tenth of the data
+    val = _row_indices(X, record["val"][0][0].cpu().numpy())
+    assert len(val) == 30
+    assert np.abs(np.bincount(y[val], minlength=3) - np.bincount(y) / 10).max() < 1
+    # predict with the fitted model scores the best epoch's accuracy there, not the last's
+    assert clf.score(X[val], y[val]) == pytest.approx(clf.best_validation_score_)
+    assert clf.score(X[val], y[val]) > scores[-1]
 
 
 def test_regressor_early_stopping_uses_r2():
@@ -204,11 +239,26 @@ def test_warm_start_continues_training(blobs):
                         **quiet(random_state=0))
     clf.fit(X, y)
     first = list(clf.loss_curve_)
-    weights = clf.coefs_[0].copy()
+    progress = first[0] - first[-1]
+    assert progress > 0.03  # the first fit learned, so a restart would show
     clf.fit(X, y)
     assert len(clf.loss_curve_) == 10 and clf.loss_curve_[:5] == first
-    assert clf.loss_curve_[5] < first[0]
-    assert not np.array_equal(weights, clf.coefs_[0])
+    resumed = clf.loss_curve_[5]  # the second fit's first epoch
+    assert abs(resumed - first[-1]) < progress / 2 and resumed < first[0] - progress / 2
+    # with one epoch a fit: the second fit is exactly one epoch (fresh optimizer, as
+    # sklearn) from the first fit's weights, which a fresh fit would reproduce instead
+    one = dict(hidden_layer_sizes=(32,), max_iter=1, random_state=0)
+    warm = MLPClassifier(**one, warm_start=True).fit(X, y)
+    start = copy.deepcopy(warm.module_)
+    warm.fit(X, y)
+    oracle = MLPClassifier(**one)
+    oracle._build_module = lambda *args: copy.deepcopy(start)  # starts at the first fit's end
+    oracle.fit(X, y)
+    fresh = MLPClassifier(**one).fit(X, y)
+    for ours, expected, restarted in zip(warm.coefs_, oracle.coefs_, fresh.coefs_):
+        np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+        assert not np.allclose(ours, restarted)
+    assert warm.loss_curve_[1] == pytest.approx(oracle.loss_curve_[0])
 
 
 def test_partial_fit_keeps_optimizer_and_improves(blobs):
