@@ -262,3 +262,42 @@ def test_fused_adam_kernel(monkeypatch):
     assert compat.fused_adam_kernel() is getattr(torch, "_fused_adam_", None)
     monkeypatch.delattr(torch, "_fused_adam_", raising=False)
     assert compat.fused_adam_kernel() is None
+
+
+def test_fits_the_same_without_torchs_private_functions(monkeypatch):
+    """With every private torch function unavailable to ``compat``, fits are unchanged.
+
+    (torch.optim itself calls ``torch._foreach_*``, so they are hidden from
+    ``compat`` rather than deleted from torch.)
+    """
+    import numpy as np
+
+    from skneural import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, alpha=0.01, random_state=0)
+    fits = lambda: [MLPClassifier(**kw).fit(X, y).predict_proba(X),  # noqa: E731
+                    MLPClassifier(dropconnect=0.2, **kw).fit(X, y).predict_proba(X)]
+    with_private = fits()
+    monkeypatch.setattr(compat, "_private", lambda name: None)
+    monkeypatch.setattr(compat, "fused_adam_kernel", lambda: None)
+    for a, b in zip(with_private, fits()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_only_compat_touches_torchs_private_api():
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "skneural"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and isinstance(node.value, ast.Name) and node.value.id == "torch"):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno} torch.{node.attr}")
+    assert not offenders, offenders

@@ -81,7 +81,10 @@ def test_soft_weight_sharing_value_and_seed_gradients(weights):
     mu, sigma = prior.means.detach(), prior.log_sigmas.detach().exp()
     density = (pi * torch.exp(-0.5 * ((flat[:, None] - mu) / sigma) ** 2)
                / (sigma * np.sqrt(2 * np.pi))).sum(1)
-    torch.testing.assert_close(prior(weights), -torch.log(density).sum())
+    # plus the Gamma prior on the precisions, c * sum_j (ln sigma_j^2 + sigma_0^2 / sigma_j^2)
+    c, sigma0 = prior.VARIANCE_PRIOR_STRENGTH, np.exp(prior.initial_log_sigma)
+    variance_prior = c * (torch.log(sigma ** 2) + sigma0 ** 2 / sigma ** 2).sum()
+    torch.testing.assert_close(prior(weights), -torch.log(density).sum() + variance_prior)
     # seed 000: dOmega/dw_i = sum_j gamma_j(w_i) (w_i - mu_j) / sigma_j^2, and for mu_j
     gamma = pi * torch.exp(-0.5 * ((flat[:, None] - mu) / sigma) ** 2) / sigma
     gamma = gamma / gamma.sum(1, keepdim=True)

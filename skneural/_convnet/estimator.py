@@ -367,8 +367,10 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         augment = None
         if any(getattr(self, name) for name in AUGMENTATIONS):
             if self.solver == "lbfgs":
-                raise ValueError("Data augmentation draws new samples every step and needs a "
-                                 "stochastic solver, not solver='lbfgs'.")
+                used = ", ".join(f"{name}={getattr(self, name)!r}" for name in AUGMENTATIONS
+                                 if getattr(self, name))
+                raise ValueError(f"Data augmentation ({used}) draws new samples every step "
+                                 "and needs a stochastic solver, not solver='lbfgs'.")
             augment = Augment(spatial_dims, self.shift, self.rotation, self.scale,
                               self.horizontal_flip, self.vertical_flip, self.noise)
         module = ConvNet(self.input_shape_, self.n_outputs_, filters, self.kernel_size,

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._core.networks import ACTIVATIONS, MLP
+from .._core.networks import ACTIVATIONS, MLP, WeightedBatchNorm1d, WeightedBatchNorm2d
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d}
-BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
+BATCH_NORM = {1: WeightedBatchNorm1d, 2: WeightedBatchNorm2d}
 SPATIAL_DROPOUT = {1: nn.Dropout1d, 2: nn.Dropout2d}
 POOL = {"max": {1: nn.MaxPool1d, 2: nn.MaxPool2d}, "avg": {1: nn.AvgPool1d, 2: nn.AvgPool2d}}
 CONV_NORMALIZATIONS = ("batch", "group", "layer", "instance")

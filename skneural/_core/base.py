@@ -84,6 +84,27 @@ def densify(X):
     return X.toarray()
 
 
+#: the dropout layers ``mc_dropout`` switches on at predict time
+DROPOUT_LAYERS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+                  torch.nn.AlphaDropout)
+
+
+def _dropout_layers(module):
+    """The dropout layers of ``module`` that drop anything (rate > 0)."""
+    return [m for m in module.modules() if isinstance(m, DROPOUT_LAYERS) and m.p > 0]
+
+
+def _drop_weightless_rows(X, y, sample_weight):
+    """Remove rows of weight 0: they are absent by definition (batches, statistics, splits)."""
+    keep = sample_weight > 0
+    if keep.all():
+        return X, y, sample_weight
+    if not keep.any():
+        raise ValueError("sample_weight is zero for every sample; at least one sample "
+                         "needs a positive weight.")
+    return X[keep], y[keep], sample_weight[keep]
+
+
 class BaseNeuralEstimator(BaseEstimator):
     """Shared machinery of every skneural estimator (not for direct use)."""
 
@@ -159,10 +180,13 @@ class BaseNeuralEstimator(BaseEstimator):
             )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        self._check_deterministic_objective()
         X, y = self._validate_Xy(X, y, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
+        if sample_weight is not None:
+            X, y, sample_weight = _drop_weightless_rows(X, y, sample_weight)
         if first_pass:
             self._dtype = torch.float64 if X.dtype == np.float64 else torch.float32
 
@@ -171,7 +195,14 @@ class BaseNeuralEstimator(BaseEstimator):
         rng = self._rng if incremental and not first_pass else check_random_state(self.random_state)
         self._rng = rng
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device) if first_pass else torch.device(self.device_)
+        split = self._split_indices(X, y, rng)
+        if first_pass:
+            # scaling statistics come from the training rows only, never the validation rows
+            rows = slice(None) if split is None else split[0]
+            self._learn_statistics(X[rows], y[rows],
+                                   None if sample_weight is None else sample_weight[rows])
+        y = self._scale_targets(y)
+        device = resolve_device(self.device) if first_pass else self._training_device()
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
                 self.device_ = str(device)
@@ -180,12 +211,74 @@ class BaseNeuralEstimator(BaseEstimator):
                 self.module_ = module.to(device=device, dtype=self._dtype)
                 self._optimizer = None
                 self._reset_history()
-            train, val, rows = self._split(X, y, sample_weight, rng, device)
+            self._check_mc_dropout()
+            train, val, rows = self._split(X, y, sample_weight, split, device)
             if self.solver == "lbfgs":
                 train_lbfgs(self, train)
             else:
                 train_stochastic(self, train, val, incremental=incremental, rows=rows)
         return self
+
+    def _learn_statistics(self, X, y, sample_weight):
+        """Learn input or target scaling from the training rows (first fit only); none here."""
+
+    def _scale_targets(self, y):
+        """Targets as the network trains on them (after ``_learn_statistics``); unchanged here."""
+        return y
+
+    #: parameters whose non-zero values draw random numbers in every training step
+    _RANDOM_TECHNIQUES = ("dropout", "spatial_dropout", "input_noise", "weight_noise",
+                          "dropconnect", "adversarial")
+
+    def _check_deterministic_objective(self):
+        """L-BFGS's line search compares losses at nearby points: refuse random objectives."""
+        if self.solver != "lbfgs":
+            return
+        for name in self._RANDOM_TECHNIQUES:
+            value = getattr(self, name, 0.0)
+            if np.any(np.asarray(value, dtype=np.float64) > 0):
+                raise ValueError(
+                    f"{name}={value!r} draws random numbers in every step, but "
+                    "solver='lbfgs' needs a deterministic objective for its line search. "
+                    f"Use a stochastic solver (e.g. solver='adam') or set {name}=0."
+                )
+        if getattr(self, "penalty_start_epoch", 0) > 0:
+            raise ValueError(
+                f"penalty_start_epoch={self.penalty_start_epoch} counts epochs, which "
+                "solver='lbfgs' does not have; use a stochastic solver or "
+                "penalty_start_epoch=0."
+            )
+
+    def _check_mc_dropout(self):
+        """``mc_dropout`` passes differ only through dropout: refuse them without any."""
+        if getattr(self, "mc_dropout", 0) and not _dropout_layers(self.module_):
+            raise ValueError(
+                f"mc_dropout={self.mc_dropout} averages passes with dropout on, but this "
+                f"{type(self).__name__} has no dropout layer, so every pass is the same. "
+                "Set dropout > 0 (and fit again) or mc_dropout=0."
+            )
+
+    def _training_device(self):
+        """The device a continued fit (``warm_start``, ``partial_fit``) trains on.
+
+        The fit's device when present here; a model fitted on a GPU and
+        loaded on a machine without one continues on the CPU, with a warning.
+        The network and the optimizer state are moved where needed.
+        """
+        device = self._inference_device()
+        if device != torch.device(self.device_):
+            warnings.warn(
+                f"{type(self).__name__} was fitted on {self.device_!r}, which this machine "
+                f"does not have; training continues on {str(device)!r}.", UserWarning)
+            self.device_ = str(device)
+        if next(self.module_.parameters()).device != device:
+            optimizer = getattr(self, "_optimizer", None)
+            state = optimizer.state_dict() if optimizer is not None else None
+            self.module_.to(device)
+            if state is not None:  # load_state_dict casts the state to the parameters' device
+                self._optimizer = make_optimizer(self, self.module_)
+                self._optimizer.load_state_dict(state)
+        return device
 
     def _reset_history(self):
         """sklearn's ``_initialize`` for the history attributes."""
@@ -211,30 +304,37 @@ class BaseNeuralEstimator(BaseEstimator):
         """Labels to stratify the validation split by, or ``None``."""
         return None
 
-    def _split(self, X, y, sample_weight, rng, device):
-        """Hold out ``validation_fraction`` of the rows when early stopping.
+    def _split_indices(self, X, y, rng):
+        """``(train_idx, val_idx)`` holding out ``validation_fraction`` for early stopping, or ``None``."""
+        if not (self.early_stopping and self.solver != "lbfgs"):
+            return None
+        try:
+            train_idx, val_idx = train_test_split(
+                np.arange(X.shape[0]), test_size=self.validation_fraction,
+                random_state=rng, stratify=self._stratify(y))
+        except ValueError as exc:
+            raise ValueError(
+                f"Cannot hold out validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0]} samples for early stopping ({exc}). Increase "
+                "validation_fraction, add data, or set early_stopping=False."
+            ) from exc
+        if len(val_idx) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return train_idx, val_idx
+
+    def _split(self, X, y, sample_weight, split, device):
+        """Tensors of the training and validation rows of ``split`` (see ``_split_indices``).
 
         Returns ``(train, val, rows)``: the training tuple covers all rows and
         ``rows`` lists the training ones, so holding out a validation set
         copies only the validation rows, never the training data.
         """
         val = rows = None
-        if self.early_stopping and self.solver != "lbfgs":
-            try:
-                train_idx, val_idx = train_test_split(
-                    np.arange(X.shape[0]), test_size=self.validation_fraction,
-                    random_state=rng, stratify=self._stratify(y))
-            except ValueError as exc:
-                raise ValueError(
-                    f"Cannot hold out validation_fraction={self.validation_fraction} of "
-                    f"{X.shape[0]} samples for early stopping ({exc}). Increase "
-                    "validation_fraction, add data, or set early_stopping=False."
-                ) from exc
-            if len(val_idx) < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
+        if split is not None:
+            train_idx, val_idx = split
             w_val = None if sample_weight is None else sample_weight[val_idx]
             val = (self._inputs(X[val_idx], device), self._target_tensor(y[val_idx], device),
                    None if w_val is None else as_tensor(w_val, self._dtype, device))
@@ -262,9 +362,8 @@ class BaseNeuralEstimator(BaseEstimator):
         if module.training or dropout_on:
             module.eval()
         if dropout_on:
-            for m in module.modules():
-                if isinstance(m, torch.nn.Dropout):
-                    m.train()
+            for m in _dropout_layers(module):
+                m.train()
         n_rows = X.shape[0]
         chunk = max(1, PREDICT_CHUNK_ELEMENTS // max(1, int(np.prod(X.shape[1:]))))
         outputs = []
@@ -284,6 +383,14 @@ class BaseNeuralEstimator(BaseEstimator):
             )
         return raw
 
+    def _jacobian_to_input(self, jacobian, X):
+        """Map a Jacobian w.r.t. the network's input tensor to one w.r.t. the rows ``X``.
+
+        The network's input is ``X`` reshaped (the ConvNet's images), so the
+        default flattens each output's gradient back to ``X``'s columns.
+        """
+        return jacobian.reshape(jacobian.shape[0], jacobian.shape[1], -1)
+
     def _validation_output(self, module, inputs):
         """Raw outputs on validation inputs in eval mode, as float64 on the CPU."""
         module.eval()
@@ -292,27 +399,23 @@ class BaseNeuralEstimator(BaseEstimator):
         module.train()
         return raw.to("cpu", torch.float64)
 
-    def _predict_raw(self, X):
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return self._raw_output(X)
-
-    def _predict_raws(self, X):
+    def _predict_raws(self, X, validated=False):
         """Raw outputs of one deterministic pass, or of ``mc_dropout`` passes with dropout on.
 
         Monte-Carlo dropout treats the network as the ensemble of its thinned
         sub-networks (seed 003); the passes are seeded by ``random_state`` so
         predictions stay reproducible. Normalization layers keep using their
-        running statistics.
+        running statistics. ``validated`` says ``X`` has been validated already.
         """
+        check_is_fitted(self)
+        if not validated:
+            X = self._validate_X(X, reset=False)
         n_passes = getattr(self, "mc_dropout", 0)
         if not n_passes:
-            return [self._predict_raw(X)]
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+            return [self._raw_output(X)]
+        self._check_mc_dropout()
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed, self._inference_device()):
             return [self._raw_output(X, dropout_on=True) for _ in range(n_passes)]
 
     # ------------------------------------------------------------ persistence

@@ -149,13 +149,19 @@ class NeuralClassifierMixin:
         proba : ndarray of shape (n_samples, n_classes)
             For binary problems, columns for ``classes_[0]`` and ``classes_[1]``.
         """
-        proba = self._mean_proba(self._predict_raws(X))
+        return self._binary_columns(self._mean_proba(self._predict_raws(X)))
+
+    def _binary_columns(self, proba):
+        """Both columns ``(1 - p, p)`` for binary problems' single sigmoid output."""
         if not self._multiclass and self._label_binarizer.y_type_ == "binary":
             proba = np.hstack([1.0 - proba, proba])
         return proba
 
     def predict_log_proba(self, X: Input) -> NDArray:
         """Logarithm of :meth:`predict_proba`.
+
+        From the logits directly (no ``log(0)``) for one pass; the log of the
+        averaged probabilities for ``mc_dropout`` passes.
 
         Parameters
         ----------
@@ -165,7 +171,11 @@ class NeuralClassifierMixin:
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        raw = self._predict_raw(X)
+        raws = self._predict_raws(X)
+        if len(raws) > 1:
+            with np.errstate(divide="ignore"):
+                return np.log(self._binary_columns(self._mean_proba(raws)))
+        raw = raws[0]
         if self._multiclass:
             return torch.log_softmax(raw, dim=1).numpy()
         log_p = torch.nn.functional.logsigmoid(raw).numpy()

@@ -76,25 +76,44 @@ def check_gradient(func: Callable[[], torch.Tensor], tensors: Sequence[torch.Ten
 def input_jacobian(estimator: BaseEstimator, X: ArrayLike) -> NDArray:
     """Jacobian of a fitted estimator's raw outputs with respect to its inputs.
 
+    Works for every estimator that ``predict``s from ``X``: the MLPs and the
+    MDN (rows), the ConvNet (the Jacobian is with respect to the flattened
+    pixels, the columns of ``X``) and the LSTM (with respect to each step's
+    features of the unstandardized sequence; padded steps get 0).
+
     Parameters
     ----------
     estimator : fitted skneural estimator
-    X : array-like of shape (n_samples, n_features)
+    X : array-like of shape (n_samples, n_features), or sequences for the LSTM
 
     Returns
     -------
     jacobian : ndarray of shape (n_samples, n_outputs, n_features)
         ``J[n, k, i] = d y_k(x_n) / d x_ni`` of the network's raw outputs
-        (logits for classifiers), in eval mode.
+        (logits for classifiers), in eval mode. For the LSTM the shape is
+        ``(n_samples, n_outputs, n_timesteps, n_features)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skneural import MLPRegressor
+    >>> from skneural.utils import input_jacobian
+    >>> X = np.random.RandomState(0).normal(size=(50, 3))
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, X[:, 0])
+    >>> input_jacobian(reg, X[:4]).shape
+    (4, 1, 3)
     """
     check_is_fitted(estimator)
     X = estimator._validate_X(X, reset=False)
     module = estimator.module_.eval()
     device = next(module.parameters()).device
-    x = torch.as_tensor(np.asarray(X), dtype=estimator._dtype, device=device).requires_grad_(True)
-    out = module(x)
-    rows = []
-    for k in range(out.shape[1]):
-        (grad,) = torch.autograd.grad(out[:, k].sum(), x, retain_graph=True)
-        rows.append(grad)
-    return torch.stack(rows, dim=1).detach().cpu().numpy()
+    inputs = estimator._inputs(X, device)
+    x = inputs[0].detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = module(x, *inputs[1:])
+        rows = []
+        for k in range(out.shape[1]):
+            (grad,) = torch.autograd.grad(out[:, k].sum(), x, retain_graph=True)
+            rows.append(grad)
+    jacobian = torch.stack(rows, dim=1).detach().cpu().numpy()  # (n, K, *network input)
+    return estimator._jacobian_to_input(jacobian, X)

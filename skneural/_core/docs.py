@@ -8,9 +8,19 @@ ENGINE_PARAMETERS = """\
 solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, default="adam"
         The optimizer. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``;
         ``"adam"``/``"adamw"`` use ``beta_1``, ``beta_2``, ``epsilon``;
-        ``"rmsprop"`` uses ``beta_2`` as its smoothing constant;
-        ``"lbfgs"`` is full-batch L-BFGS-B from scipy, as in sklearn, and
-        respects ``max_iter``, ``max_fun`` and ``tol``.
+        ``"rmsprop"`` uses ``beta_2`` as its smoothing constant and
+        ``momentum`` as its momentum; ``"adagrad"`` uses ``epsilon``;
+        ``"adadelta"`` uses ``beta_2`` as its decay ``rho`` and ``epsilon``,
+        and steps with torch's ``lr = 1000 * learning_rate_init``, so the
+        default 0.001 is Zeiler's ``lr = 1``. ``"lbfgs"`` is full-batch
+        L-BFGS-B from scipy, as in sklearn, and respects ``max_iter``,
+        ``max_fun`` and ``tol``; its line search needs a deterministic
+        objective, so with ``"lbfgs"`` the random techniques (``dropout``,
+        ``input_noise``, ``weight_noise``, ``dropconnect``, ``adversarial``,
+        data augmentation) and ``penalty_start_epoch > 0`` raise
+        ``ValueError``. As in sklearn, the stochastic solvers' own parameters
+        (``batch_size``, ``learning_rate*``, ``momentum``, ``shuffle``,
+        ``early_stopping``...) are not used by ``"lbfgs"``.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty, with sklearn's meaning: the loss gains
@@ -50,7 +60,8 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
         counts as no improvement.
 
     verbose : bool, default=False
-        Show a progress bar (tqdm, if installed) with loss and validation score.
+        Show a progress bar (tqdm, if installed) with loss and validation
+        score; with ``solver="lbfgs"``, print the loss of every iteration.
 
     warm_start : bool, default=False
         Reuse the fitted weights as the starting point of the next ``fit``.
@@ -59,7 +70,7 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
         keeps the optimizer state.
 
     momentum : float, default=0.9
-        Momentum of ``"sgd"``.
+        Momentum of ``"sgd"`` and ``"rmsprop"``.
 
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum with ``"sgd"``.
@@ -147,9 +158,13 @@ loss_ : float
 
 REGULARIZATION_PARAMETERS = """\
 mc_dropout : int, default=0
-        Number of Monte-Carlo dropout passes averaged by ``predict`` and
-        ``predict_proba`` (dropout as an ensemble, seed 003); 0 predicts with
-        dropout off. Passes are seeded by ``random_state``.
+        Number of Monte-Carlo dropout passes averaged by every prediction
+        method (``predict``, ``predict_proba``, ``predict_log_proba``, the
+        MDN's mixture methods; dropout as an ensemble, seed 003); 0 predicts
+        with dropout off. Every dropout layer is on in these passes (spatial
+        dropout included); normalization layers keep their running
+        statistics. Passes are seeded by ``random_state``. A model without
+        dropout raises ``ValueError`` when asked for passes.
 
     alpha_l1 : float, default=0.0
         L1 penalty ``alpha_l1 * sum|w|`` on the weights (sparsity).
@@ -198,8 +213,9 @@ mc_dropout : int, default=0
         Size ``eps`` of the FGSM perturbation, in input units.
 
     penalty_start_epoch : int, default=0
-        Epoch from which the weight penalties (``alpha`` and the penalties
-        above) apply: "incremental penalizing" (seed 002)."""
+        Epoch from which the weight penalties (``alpha``, AdamW's decoupled
+        decay, and the penalties above) apply: "incremental penalizing"
+        (seed 002). Stochastic solvers only: ``"lbfgs"`` has no epochs."""
 
 
 def fill_doc(cls):

@@ -20,7 +20,9 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from .optimizers import _FastAdam, make_optimizer
+from .compat import foreach_add_, foreach_norm
+from .networks import has_batch_norm
+from .optimizers import _FastAdam, make_optimizer, set_decoupled_decay
 from .progress import Progress
 from .regularizers import Regularizer, decayed_parameters, squared_norm
 from .validation import _check_optimize_result
@@ -37,10 +39,34 @@ def resolve_batch_size(batch_size, n_samples):
     return int(np.clip(batch_size, 1, n_samples))
 
 
-def _batch_norms(n_samples, batch_size, device):
-    """Rows per batch, to weight each batch's mean loss into the epoch's mean (as sklearn)."""
-    sizes = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
-    return torch.tensor(sizes, dtype=torch.float64, device=device)
+def batch_bounds(n_samples, batch_size, merge_single=False):
+    """``(start, stop)`` of each mini-batch, as sklearn's ``gen_batches``.
+
+    With ``merge_single`` (networks with batch norm, whose statistics need two
+    rows) a last batch of one row joins the batch before it, so no fit fails
+    because of how its rows fall into batches.
+    """
+    bounds = [(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
+    if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n_samples)]
+    return bounds
+
+
+def check_batch_norm_batches(est, module, n_samples, batch_size):
+    """Refuse fits whose batch-norm statistics would come from a single row."""
+    if not has_batch_norm(module):
+        return
+    if n_samples < 2:
+        raise ValueError(
+            f"{type(est).__name__} has batch normalization, whose training statistics need "
+            f"at least 2 rows per mini-batch, but got {n_samples} sample (n_samples = 1). "
+            "Pass more rows or use normalization='layer'."
+        )
+    if batch_size < 2:
+        raise ValueError(
+            f"batch_size={est.batch_size} with batch normalization: every mini-batch of one "
+            "row normalizes to a constant. Use batch_size >= 2 or normalization='layer'."
+        )
 
 
 def _snapshot(module):
@@ -50,7 +76,7 @@ def _snapshot(module):
 def _all_finite(module):
     """Whether every floating-point parameter and buffer is finite (one reduction)."""
     tensors = [t for t in module.state_dict().values() if t.is_floating_point()]
-    return bool(torch.isfinite(torch.stack(torch._foreach_norm(tensors))).all())
+    return bool(torch.isfinite(torch.stack(foreach_norm(tensors))).all())
 
 
 def _restore_finite(est, module, snapshots, train, n_check=1024):
@@ -80,7 +106,7 @@ def _gradient_norms(module):
     grads = [p.grad for p in decayed_parameters(module) if p.grad is not None]
     if not grads:
         return []
-    return torch.stack(torch._foreach_norm(grads)).tolist()
+    return torch.stack(foreach_norm(grads)).tolist()
 
 
 def _take(tensors, idx):
@@ -166,6 +192,8 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     early_stopping = val is not None
     n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = resolve_batch_size(est.batch_size, n_samples)
+    check_batch_norm_batches(est, module, n_samples, batch_size)
+    bounds = batch_bounds(n_samples, batch_size, merge_single=has_batch_norm(module))
     clip = getattr(est, "clip_grad_norm", None)
     first_iter = 0 if incremental else est.n_iter_
     device = target.device
@@ -175,7 +203,9 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     # sklearn's L2 gradient alpha / batch_weight * W, added to the weights' gradients
     l2 = est.alpha if est.solver != "adamw" else 0.0
     decayed = decayed_parameters(module) if l2 else []
-    batch_norms = _batch_norms(n_samples, batch_size, device)
+    # each batch's mean loss enters the epoch's mean with its rows' count (or total weight)
+    row_counts = torch.tensor([stop - start for start, stop in bounds], dtype=torch.float64,
+                              device=device)
     regularizer = Regularizer(est, module)
     # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
     manual = None if regularizer.active else est._manual_step()
@@ -189,17 +219,24 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
             module.train()
             order = torch.randperm(n_samples, device=device) if est.shuffle else None
             previous_good, last_good = last_good, _snapshot(module)
-            losses, rows_per_weight = [], 0.0
+            losses, batch_totals = [], []
             epoch = est.n_iter_
-            l2_now = l2 if regularizer.penalties_on(epoch) else 0.0
+            penalties_on = regularizer.penalties_on(epoch)
+            l2_now = l2 if penalties_on else 0.0
+            if est.solver == "adamw":  # incremental penalizing delays the decoupled decay too
+                set_decoupled_decay(optimizer, module, est.alpha if penalties_on else 0.0)
             sq_start = squared_norm(decayed) if decayed else None
-            for start in range(0, n_samples, batch_size):
-                stop = min(start + batch_size, n_samples)
+            for start, stop in bounds:
                 idx = order[start:stop] if order is not None else slice(start, stop)
                 if rows is not None:
                     idx = rows[idx]
                 batch_weight = None if weight is None else weight[idx]
-                norm = (stop - start) if weight is None else float(batch_weight.sum())
+                if batch_weight is None:
+                    norm = stop - start
+                else:
+                    total = batch_weight.sum()
+                    batch_totals.append(total)
+                    norm = float(total)
                 decay = l2_now / norm if decayed and norm > 0 else 0.0
                 if manual is not None:  # folds the L2 gradient into its own matmuls
                     loss = manual(_take(inputs, idx), target[idx], batch_weight, decay)
@@ -210,9 +247,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     loss.backward()
                     regularizer.restore_weights()
                     if decay:
-                        torch._foreach_add_([p.grad for p in decayed], decayed, alpha=decay)
-                if decayed:
-                    rows_per_weight += (stop - start) / norm if norm > 0 else 0.0
+                        foreach_add_([p.grad for p in decayed], decayed, alpha=decay)
                 if clip is not None:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
                 if stop == n_samples:  # the seeds' "learning speed" of each layer, once an epoch
@@ -227,13 +262,16 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     if use_fast:
                         fast = _FastAdam.create(optimizer)
                 losses.append(loss.detach())
-            epoch_loss = float(torch.stack(losses).to(torch.float64) @ batch_norms) / n_samples
+            totals = row_counts if weight is None else torch.stack(batch_totals).to(torch.float64)
+            grand_total = float(totals.sum())
+            epoch_loss = float(torch.stack(losses).to(torch.float64) @ totals) / grand_total
             if decayed:
-                # sklearn adds 0.5 * alpha * ||W||^2 / batch_weight to every batch's loss;
+                # sklearn adds 0.5 * alpha * ||W||^2 / batch_weight to every batch's loss,
+                # which the weighting above turns into 0.5 * alpha * ||W||^2 per batch;
                 # ||W||^2 is taken as the mean of the epoch's first and last weights,
                 # which differ from the per-batch values by one epoch's drift at most.
                 sq = 0.5 * float(sq_start + squared_norm(decayed))
-                epoch_loss += 0.5 * l2_now * sq * rows_per_weight / n_samples
+                epoch_loss += 0.5 * l2_now * sq * len(bounds) / grand_total
 
             if not np.isfinite(epoch_loss) or not _all_finite(module):
                 _restore_finite(est, module, [last_good, previous_good], train)
@@ -304,6 +342,9 @@ def train_lbfgs(est, train):
 
     best = {"theta": None, "loss": np.inf}
     regularizer = Regularizer(est, module)
+    # the line search visits points it rejects: batch norm's running statistics are
+    # set once, at the accepted weights, below
+    regularizer.freeze_statistics = True
 
     def objective(theta):
         with torch.no_grad():
@@ -319,9 +360,16 @@ def train_lbfgs(est, train):
         return value, grad.detach().cpu().numpy().astype(np.float64)
 
     theta0 = parameters_to_vector(params).detach().cpu().numpy().astype(np.float64)
+    iterations = [0]
+
+    def report(theta):  # verbose: sklearn's "Iteration k, loss = ..." once an iteration
+        iterations[0] += 1
+        print(f"Iteration {iterations[0]}, loss = {best['loss']:.8f}")
+
     try:
         result = scipy.optimize.minimize(
             objective, theta0, method="L-BFGS-B", jac=True,
+            callback=report if est.verbose else None,
             options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
         )
         theta, loss = result.x, result.fun
@@ -340,6 +388,31 @@ def train_lbfgs(est, train):
     with torch.no_grad():
         vector_to_parameters(torch.as_tensor(theta, dtype=params[0].dtype,
                                              device=params[0].device), params)
+        _full_batch_statistics(regularizer, inputs, weight)
     est.loss_ = float(loss)
     est.t_ += target.shape[0]
     module.eval()
+
+
+def _full_batch_statistics(regularizer, inputs, weight):
+    """Set batch norm's running statistics to those of the full batch at the final weights.
+
+    L-BFGS trains on the full batch, so its objective normalizes with the full
+    batch's statistics; predictions then use exactly these (the variance with
+    the unbiased factor, as torch's running variance).
+    """
+    norms = regularizer.norms
+    if not norms:
+        return
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average: after one batch, that batch's statistics
+    try:
+        regularizer.module.train()
+        regularizer._steer_norms(weight, True)
+        regularizer.module(*inputs)
+    finally:
+        regularizer._steer_norms(None, True)
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum

@@ -24,8 +24,77 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
 }
 
+
+
+class _WeightedBatchNorm:
+    """Batch norm whose batch statistics honour sample weights (mix in before ``nn.BatchNormNd``).
+
+    In training, the engine sets two attributes per mini-batch:
+
+    - ``sample_weight`` (tensor of shape (B,) or ``None``): the batch mean and
+      (biased) variance are the weighted moments over rows (and spatial
+      positions), so a weight of 2 acts like a repeated row and a weight of 0
+      like an absent one;
+    - ``update_stats`` (bool): ``False`` normalizes with the batch statistics
+      but leaves the running statistics alone, for extra forward passes on
+      the same or perturbed rows (FGSM, Jacobian and tangent penalties) and
+      for L-BFGS's line-search points.
+
+    The running variance gets the unbiased factor ``m / (m - 1)`` with ``m``
+    the effective number of values, Kish's ``(sum w)^2 / sum w^2`` (the row
+    count when unweighted). In eval mode the running statistics are used, as
+    in ``torch.nn.BatchNorm1d``, and the state dict is the same.
+    """
+
+    sample_weight = None
+    update_stats = True
+
+    def forward(self, x):
+        weight = self.sample_weight
+        if not self.training or (weight is None and self.update_stats):
+            return super().forward(x)
+        dims = [0, *range(2, x.dim())]
+        per_row = math.prod(x.shape[2:])
+        w = torch.ones(x.shape[0], dtype=x.dtype, device=x.device) if weight is None else weight
+        w = w.to(x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+        total = w.sum() * per_row
+        mean = (x * w).sum(dims, keepdim=True) / total
+        var = ((x - mean).pow(2) * w).sum(dims, keepdim=True) / total
+        if self.update_stats:
+            with torch.no_grad():
+                count = w.sum().square() / w.square().sum() * per_row
+                unbiased = var.flatten() * (count / (count - 1) if count > 1 else 1.0)
+                self.num_batches_tracked += 1
+                factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
+                          else self.momentum)
+                self.running_mean.lerp_(mean.flatten(), factor)
+                self.running_var.lerp_(unbiased, factor)
+        shape = (1, -1, *([1] * (x.dim() - 2)))
+        out = (x - mean) / torch.sqrt(var + self.eps)
+        return out * self.weight.reshape(shape) + self.bias.reshape(shape)
+
+
+class WeightedBatchNorm1d(_WeightedBatchNorm, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` with sample-weighted batch statistics (see :class:`_WeightedBatchNorm`)."""
+
+
+class WeightedBatchNorm2d(_WeightedBatchNorm, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` with sample-weighted batch statistics (see :class:`_WeightedBatchNorm`)."""
+
+
+def batch_norm_layers(module):
+    """The weighted batch-norm layers of ``module``, which the engine steers per batch."""
+    return [m for m in module.modules() if isinstance(m, _WeightedBatchNorm)]
+
+
+def has_batch_norm(module):
+    """Whether ``module`` normalizes with batch statistics in training (any batch norm)."""
+    kinds = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    return any(isinstance(m, kinds) for m in module.modules())
+
+
 NORMALIZATIONS = {
-    "batch": nn.BatchNorm1d,
+    "batch": WeightedBatchNorm1d,
     "layer": nn.LayerNorm,
 }
 

@@ -7,9 +7,12 @@ torch.optim's per-step Python.
 
 import torch
 
+from .compat import foreach_add_, foreach_sub_, fused_adam_kernel
 from .regularizers import decayed_parameters
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
+#: ``solver="adadelta"`` steps with torch's ``lr = ADADELTA_LR_SCALE * learning_rate_init``
+ADADELTA_LR_SCALE = 1000.0
 
 
 def _fused(optimizer_cls, params, **kwargs):
@@ -51,11 +54,21 @@ def make_optimizer(est, module):
         return _fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
     if est.solver == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, alpha=est.beta_2, eps=eps,
-                                   momentum=est.momentum if est.nesterovs_momentum else 0.0)
+                                   momentum=est.momentum)
     if est.solver == "adadelta":
-        # Adadelta's step size is set by the ratio of running RMS values; lr scales it.
-        return torch.optim.Adadelta(groups, lr=lr * 1000.0, rho=est.beta_2, eps=eps)
+        # Adadelta's step is set by the ratio of running RMS values; torch's lr only scales
+        # it, and Zeiler's method is lr = 1: the documented ADADELTA_LR_SCALE maps the
+        # default learning_rate_init=0.001 to 1.
+        return torch.optim.Adadelta(groups, lr=lr * ADADELTA_LR_SCALE, rho=est.beta_2, eps=eps)
     raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
+
+
+def set_decoupled_decay(optimizer, module, alpha):
+    """Set AdamW's decoupled weight decay of the weight matrices of ``module`` to ``alpha``."""
+    ids = {id(p) for p in decayed_parameters(module)}
+    for group in optimizer.param_groups:
+        if group["params"] and id(group["params"][0]) in ids:
+            group["weight_decay"] = alpha
 
 
 class _FastAdam:
@@ -71,7 +84,7 @@ class _FastAdam:
 
     @classmethod
     def create(cls, optimizer):
-        kernel = getattr(torch, "_fused_adam_", None)
+        kernel = fused_adam_kernel()
         if (kernel is None or type(optimizer) is not torch.optim.Adam
                 or len(optimizer.param_groups) != 1):
             return None
@@ -93,12 +106,12 @@ class _FastAdam:
     def step(self):
         group = self.group
         beta1, beta2 = group["betas"]
-        torch._foreach_add_(self.steps, 1)
+        foreach_add_(self.steps, 1)
         try:
             self.kernel(self.params, [p.grad for p in self.params], self.exp_avgs,
                         self.exp_avg_sqs, [], self.steps, amsgrad=False, lr=group["lr"],
                         beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
                         maximize=False)
         except (TypeError, RuntimeError):  # a torch whose private kernel changed signature
-            torch._foreach_sub_(self.steps, 1)
+            foreach_sub_(self.steps, 1)
             raise

@@ -20,6 +20,8 @@ from numbers import Integral, Real
 import torch
 from torch import nn
 
+from .compat import foreach_norm
+from .networks import batch_norm_layers
 from .validation import Interval
 
 #: constraints of the catalogue's parameters, shared by every estimator
@@ -71,7 +73,7 @@ def l2_penalty(module):
 def squared_norm(params):
     """``w^T w`` of a list of tensors, without building a graph."""
     with torch.no_grad():
-        return torch.stack(torch._foreach_norm(params)).square().sum()
+        return torch.stack(foreach_norm(params)).square().sum()
 
 
 def l1_penalty(params):
@@ -100,7 +102,16 @@ class GaussianMixturePrior(nn.Module):
     ``Omega(w) = -sum_i ln sum_j pi_j N(w_i | mu_j, sigma_j^2)`` with learnable
     mixing coefficients (softmax of logits), means and standard deviations
     (exp of log-sigmas), trained jointly with the network.
+
+    On its own ``Omega`` is unbounded below: a component whose variance
+    collapses onto one weight drives ``-ln N`` to minus infinity. As Nowlan &
+    Hinton, each precision ``1 / sigma_j^2`` gets a Gamma prior, here with
+    shape ``1 + VARIANCE_PRIOR_STRENGTH`` and its mode at the initial
+    precision, which adds ``c * (ln sigma_j^2 + sigma_0^2 / sigma_j^2)``
+    (``c = VARIANCE_PRIOR_STRENGTH``) and keeps every variance away from 0.
     """
+
+    VARIANCE_PRIOR_STRENGTH = 1.0
 
     def __init__(self, n_components, weights):
         super().__init__()
@@ -111,44 +122,63 @@ class GaussianMixturePrior(nn.Module):
         # one component pinned near zero pulls small weights together; the rest spread out
         means = torch.linspace(-spread, spread, n_components, dtype=dtype)
         self.means = nn.Parameter(means)
-        self.log_sigmas = nn.Parameter(torch.full((n_components,), math.log(spread / n_components + 1e-3), dtype=dtype))
+        self.initial_log_sigma = math.log(spread / n_components + 1e-3)
+        self.log_sigmas = nn.Parameter(torch.full((n_components,), self.initial_log_sigma,
+                                                  dtype=dtype))
         self.logits = nn.Parameter(torch.zeros(n_components, dtype=dtype))
+
+    def variance_penalty(self):
+        """``c * sum_j (ln sigma_j^2 + sigma_0^2 / sigma_j^2)``, the Gamma prior on the precisions.
+
+        ``sigma_0`` is the components' initial width, a constant of the prior
+        (an attribute, not a parameter: the state dict is unchanged).
+        """
+        log_var = 2 * self.log_sigmas
+        log_var0 = 2 * self.initial_log_sigma
+        return self.VARIANCE_PRIOR_STRENGTH * (log_var + torch.exp(log_var0 - log_var)).sum()
 
     def forward(self, weights):
         w = torch.cat([p.reshape(-1) for p in weights]).unsqueeze(1)  # (n_weights, 1)
         log_pi = torch.log_softmax(self.logits, dim=0)
         dist = torch.distributions.Normal(self.means, self.log_sigmas.exp())
-        return -torch.logsumexp(log_pi + dist.log_prob(w), dim=1).sum()
+        return -torch.logsumexp(log_pi + dist.log_prob(w), dim=1).sum() + self.variance_penalty()
 
 
-def jacobian_norm(module, inputs):
-    """``0.5 * sum_n sum_k ||d y_nk / d x_n||^2`` (the Tikhonov penalty, seed 000), differentiable.
+def _row_weighted_sum(per_row, weight):
+    """``sum_n w_n * per_row_n`` (``sum_n per_row_n`` without weights)."""
+    return per_row.sum() if weight is None else (per_row * weight.to(per_row.dtype)).sum()
+
+
+def jacobian_norm(module, inputs, weight=None):
+    """``0.5 * sum_n w_n sum_k ||d y_nk / d x_n||^2`` (the Tikhonov penalty, seed 000), differentiable.
 
     One backward pass per output; rows are independent, so the gradient of
     the column sum ``sum_n y_nk`` gives every row's input gradient at once.
+    ``weight`` (per row, default 1) weighs each row as ``sample_weight`` does.
     """
     x = inputs[0].detach().requires_grad_(True)
     out = module(x, *inputs[1:])
     out = out.reshape(out.shape[0], -1)
-    total = 0.0
+    per_row = 0.0
     for k in range(out.shape[1]):
         (grad,) = torch.autograd.grad(out[:, k].sum(), x, create_graph=True)
-        total = total + grad.pow(2).sum()
-    return 0.5 * total
+        per_row = per_row + grad.pow(2).reshape(grad.shape[0], -1).sum(dim=1)
+    return 0.5 * _row_weighted_sum(per_row, weight)
 
 
-def tangent_propagation(module, inputs, tangents):
-    """``0.5 * sum_n sum_k (sum_i J_nki tau_ni)^2`` for tangents ``tau`` (seed 000), differentiable.
+def tangent_propagation(module, inputs, tangents, weight=None):
+    """``0.5 * sum_n w_n sum_k (sum_i J_nki tau_ni)^2`` for tangents ``tau`` (seed 000), differentiable.
 
     The Jacobian-vector product ``J tau`` is computed by the double-backward
     trick: ``g(u) = J^T u`` is linear in ``u``, so ``d(g . tau)/du = J tau``.
+    ``weight`` (per row, default 1) weighs each row as ``sample_weight`` does.
     """
     x = inputs[0].detach().requires_grad_(True)
     out = module(x, *inputs[1:])
     u = torch.zeros_like(out, requires_grad=True)
     (jt_u,) = torch.autograd.grad(out, x, grad_outputs=u, create_graph=True)
     (j_tau,) = torch.autograd.grad(jt_u, u, grad_outputs=tangents, create_graph=True)
-    return 0.5 * j_tau.pow(2).sum()
+    return 0.5 * _row_weighted_sum(j_tau.pow(2).reshape(j_tau.shape[0], -1).sum(dim=1), weight)
 
 
 def image_shift_tangents(images):
@@ -199,6 +229,8 @@ class Regularizer:
         self.perturbs = (p["input_noise"] > 0 or p["weight_noise"] > 0 or p["dropconnect"] > 0
                          or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
         self.active = self.penalties or self.perturbs or getattr(est, "label_smoothing", 0) > 0
+        self.norms = batch_norm_layers(module)
+        self.freeze_statistics = False
         self._saved = None
 
     def penalties_on(self, epoch):
@@ -222,14 +254,14 @@ class Regularizer:
             total = term if total is None else total + term
         return total
 
-    def input_penalty(self, inputs):
+    def input_penalty(self, inputs, weight=None):
         """Penalties on the input-output map (Tikhonov, tangent propagation), or ``None``."""
         p, total = self.params, None
         if p["jacobian_penalty"] > 0:
-            total = p["jacobian_penalty"] * jacobian_norm(self.module, inputs)
+            total = p["jacobian_penalty"] * jacobian_norm(self.module, inputs, weight)
         strength = getattr(self.est, "tangent_prop", 0)
         if strength > 0:
-            term = strength * sum(tangent_propagation(self.module, inputs, t)
+            term = strength * sum(tangent_propagation(self.module, inputs, t, weight)
                                   for t in self.est._tangents(inputs[0]))
             total = term if total is None else total + term
         return total
@@ -272,25 +304,48 @@ class Regularizer:
                     w.grad.mul_(mask)
         self._saved = None
 
+    # ------------------------------------------------------- batch statistics
+    def _steer_norms(self, weight, update):
+        """Tell the batch-norm layers this batch's row weights and whether to update statistics."""
+        for norm in self.norms:
+            norm.sample_weight, norm.update_stats = weight, update
+
     # ------------------------------------------------------------------- loss
     def loss(self, inputs, target, weight, epoch, with_l2=False):
-        """One batch's regularized loss (to call ``backward`` on)."""
+        """One batch's regularized loss (to call ``backward`` on).
+
+        Batch-norm layers see the rows' weights, and update their running
+        statistics once, on the first (clean) forward pass, unless
+        ``freeze_statistics`` is set (L-BFGS's line-search points); the
+        extra passes of FGSM and the Jacobian and tangent penalties
+        normalize with their own batch statistics but leave the running ones
+        alone.
+        """
+        try:
+            self._steer_norms(weight, not self.freeze_statistics)
+            return self._loss(inputs, target, weight, epoch, with_l2)
+        finally:
+            self._steer_norms(None, True)
+
+    def _loss(self, inputs, target, weight, epoch, with_l2):
         est, module, p = self.est, self.module, self.params
         inputs = self.perturb_inputs(inputs)
         if p["adversarial"] > 0 and p["adversarial_eps"] > 0:
             x = inputs[0].detach().requires_grad_(True)
             clean = est._data_loss(module(x, *inputs[1:]), target, weight)
+            self._steer_norms(weight, False)
             (grad,) = torch.autograd.grad(clean, x, retain_graph=True)
             x_adv = (x + p["adversarial_eps"] * grad.sign()).detach()  # FGSM (Goodfellow 2015)
             adv = est._data_loss(module(x_adv, *inputs[1:]), target, weight)
             loss = (1 - p["adversarial"]) * clean + p["adversarial"] * adv
         else:
             loss = est._data_loss(module(*inputs), target, weight)
+        self._steer_norms(weight, False)
         if not self.penalties_on(epoch):
             return loss
         reg = self.weight_penalty() if self.penalties else None
         if self.penalties:
-            extra = self.input_penalty(inputs)
+            extra = self.input_penalty(inputs, weight)
             if extra is not None:
                 reg = extra if reg is None else reg + extra
         if with_l2 and getattr(est, "alpha", 0):

@@ -17,6 +17,7 @@ from .modules import CONV_LAYOUTS, SUMMARIES, LSTMSequenceNet
 from .sequences import (
     FLOAT_DTYPES,
     check_3d,
+    fit_steps,
     is_sequence_list,
     pad_sequences,
     reshape_flat,
@@ -300,8 +301,6 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
             self._flat_input = flat_fit
             self.n_channels_ = padded.shape[2]
             self.n_timesteps_ = padded.shape[1]
-            # the statistics need the sample weights, which _validate_targets receives
-            self._unscaled_X = padded
         elif padded.shape[2] != self.n_channels_:
             raise ValueError(
                 f"X has {padded.shape[2]} features per time step, but "
@@ -318,11 +317,8 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
     def _validate_X(self, X, reset):
         return self._sequences(X, reset)
 
-    def _validate_targets(self, y, reset, sample_weight=None):
-        if reset:
-            X = self.__dict__.pop("_unscaled_X")
-            self._x_mean, self._x_scale = standardization_stats(X, self.standardize, sample_weight)
-        return super()._validate_targets(y, reset, sample_weight)
+    def _learn_statistics(self, X, y, sample_weight):
+        self._x_mean, self._x_scale = standardization_stats(X, self.standardize, sample_weight)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
@@ -343,6 +339,15 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False  # sequences are validated here, not by the base
         return tags
+
+    def _jacobian_to_input(self, jacobian, X):
+        # the network reads standardized steps, cut to the longest sequence: undo both
+        n_steps = jacobian.shape[2]
+        if self._x_scale is not None:
+            jacobian = jacobian / fit_steps(self._x_scale, n_steps)
+        padded = np.zeros(jacobian.shape[:2] + X.shape[1:], dtype=jacobian.dtype)
+        padded[:, :, :n_steps] = jacobian
+        return padded
 
     def _inputs(self, X, device):
         return sequence_tensors(X, self._x_mean, self._x_scale, self._dtype, device)

@@ -12,32 +12,42 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .._core.networks import WeightedBatchNorm1d
+
 SUMMARIES = ("last", "mean", "max")
 CONV_LAYOUTS = ("parallel", "stacked")
 
 
-class MaskedBatchNorm1d(nn.BatchNorm1d):
+class MaskedBatchNorm1d(WeightedBatchNorm1d):
     """Batch norm over channels whose batch statistics skip padded steps.
 
     In training the mean and (biased) variance are taken over the valid steps
-    of the batch; the running variance gets the unbiased ``m/(m-1)`` factor,
-    as in ``nn.BatchNorm1d`` (``momentum=None`` is its cumulative average).
+    of the batch, weighted by the rows' ``sample_weight`` when the engine sets
+    one; the running variance gets the unbiased ``m/(m-1)`` factor (``m`` the
+    effective count of valid values), as in ``nn.BatchNorm1d``
+    (``momentum=None`` is its cumulative average), and is left alone when
+    ``update_stats`` is off (see :class:`~skneural._core.networks.WeightedBatchNorm1d`).
     In eval mode the running statistics are used, which involve no other
     sample, so padding cannot leak in either way.
     """
 
     def forward(self, x, mask):  # x (B, C, T), mask (B, 1, T)
         if not self.training:
-            return super().forward(x)
-        count = mask.sum()
-        mean = (x * mask).sum(dim=(0, 2)) / count  # (C,)
-        var = ((x - mean[:, None]).pow(2) * mask).sum(dim=(0, 2)) / count
-        with torch.no_grad():
-            self.num_batches_tracked += 1
-            unbiased = var * count / (count - 1) if count > 1 else var
-            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-            self.running_mean.lerp_(mean, factor)
-            self.running_var.lerp_(unbiased, factor)
+            return nn.BatchNorm1d.forward(self, x)
+        w = mask if self.sample_weight is None else (
+            mask * self.sample_weight.to(x.dtype)[:, None, None])
+        total = w.sum()
+        mean = (x * w).sum(dim=(0, 2)) / total  # (C,)
+        var = ((x - mean[:, None]).pow(2) * w).sum(dim=(0, 2)) / total
+        if self.update_stats:
+            with torch.no_grad():
+                count = total.square() / w.square().sum()  # the valid-step count when unweighted
+                unbiased = var * count / (count - 1) if count > 1 else var
+                self.num_batches_tracked += 1
+                factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
+                          else self.momentum)
+                self.running_mean.lerp_(mean, factor)
+                self.running_var.lerp_(unbiased, factor)
         x = (x - mean[:, None]) / torch.sqrt(var[:, None] + self.eps)
         return x * self.weight[:, None] + self.bias[:, None]
 

@@ -123,7 +123,7 @@ def standardization_stats(padded, mode, sample_weight=None):
     return mean.astype(padded.dtype), scale.astype(padded.dtype)
 
 
-def _fit_steps(stats, n_steps):
+def fit_steps(stats, n_steps):
     """Per-step statistics for ``n_steps`` steps; steps past the training length reuse the last."""
     if stats.ndim == 1 or stats.shape[0] == n_steps:
         return stats
@@ -138,6 +138,6 @@ def sequence_tensors(padded, mean, scale, dtype, device):
     padded = padded[:, :max(1, int(lengths.max()))]
     if mean is not None:
         steps = padded.shape[1]
-        padded = (padded - _fit_steps(mean, steps)) / _fit_steps(scale, steps)
+        padded = (padded - fit_steps(mean, steps)) / fit_steps(scale, steps)
     x = np.nan_to_num(padded, nan=0.0)  # a copy: user arrays may be read-only
     return as_tensor(x, dtype, device), torch.as_tensor(lengths, dtype=torch.long, device=device)

@@ -194,19 +194,22 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     # ------------------------------------------------------------------ fit
     def _validate_targets(self, y, reset, sample_weight=None):
-        y = self._targets_2d(y, reset)
-        if reset:
-            mean, var = weighted_moments(y, sample_weight)
-            if self.covariance_type == "spherical":
-                # one scale for all outputs keeps sigma^2 I isotropic in the target's units
-                var = np.full_like(var, var.mean())
-            std = np.sqrt(var)
-            if not self.scale_target:
-                mean, std = np.zeros_like(mean), np.ones_like(std)
-            self._y_mean = mean
-            self._y_scale = np.where(std > 0, std, 1.0)
-            # log|dz/dy| of the standardization: log p(y) = log p(z) - sum_d log s_d
-            self._log_jacobian = float(np.log(self._y_scale).sum())
+        return self._targets_2d(y, reset)
+
+    def _learn_statistics(self, X, y, sample_weight):
+        mean, var = weighted_moments(y, sample_weight)
+        if self.covariance_type == "spherical":
+            # one scale for all outputs keeps sigma^2 I isotropic in the target's units
+            var = np.full_like(var, var.mean())
+        std = np.sqrt(var)
+        if not self.scale_target:
+            mean, std = np.zeros_like(mean), np.ones_like(std)
+        self._y_mean = mean
+        self._y_scale = np.where(std > 0, std, 1.0)
+        # log|dz/dy| of the standardization: log p(y) = log p(z) - sum_d log s_d
+        self._log_jacobian = float(np.log(self._y_scale).sum())
+
+    def _scale_targets(self, y):
         return (y - self._y_mean) / self._y_scale
 
     def _build_module(self, n_features):
@@ -241,11 +244,17 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                    for member in self._member_raws(raw))
 
     def _split_raw(self, raw):
-        """Mixture parameters of the (member-averaged) predictive density from raw outputs."""
+        """Mixture parameters of the predictive density from raw outputs.
+
+        ``raw`` is one pass's output or a list of ``mc_dropout`` passes'
+        outputs. Members (``n_estimators``) and passes enter alike: their
+        components are pooled with weights divided by their number.
+        """
         kw = self._mixture_kwargs()
+        raws = raw if isinstance(raw, list) else [raw]
         parts = [split_raw(member, kw["n_components"], self.n_outputs_, kw["covariance_type"],
                            kw["std_transform"], kw["min_std"])
-                 for member in self._member_raws(raw)]
+                 for one_pass in raws for member in self._member_raws(one_pass)]
         if len(parts) == 1:
             return parts[0]
         log_weights, means, log_std = (torch.cat(p, dim=1) for p in zip(*parts))
@@ -254,7 +263,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     def _log_prob_from_raw(self, raw, y_scaled):
         """Per-row ``log p(y | x)`` in the target's units, from raw outputs (float64)."""
         params = self._split_raw(raw)
-        target = torch.as_tensor(y_scaled, dtype=raw.dtype, device=raw.device)
+        target = torch.as_tensor(y_scaled, dtype=params[1].dtype, device=params[1].device)
         return (mixture_log_prob(*params, target) - self._log_jacobian).numpy()
 
     def _validation_score(self, module, inputs, target, weight):
@@ -294,7 +303,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             Component standard deviations per output (equal across outputs
             for ``covariance_type="spherical"``).
         """
-        return self._mixture_from_raw(self._predict_raw(X))
+        return self._mixture_from_raw(self._predict_raws(X))
 
     def predict(self, X: ArrayLike) -> NDArray:
         """Conditional mean ``E[t | x] = sum_k pi_k(x) mu_k(x)``.
@@ -413,8 +422,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         if y.shape != (X.shape[0], self.n_outputs_):
             raise ValueError(f"y must have shape ({X.shape[0]}, {self.n_outputs_}) to match "
                              f"X and the fitted outputs, got {y.shape}.")
-        raw = self._raw_output(X)
-        return self._log_prob_from_raw(raw, (y - self._y_mean) / self._y_scale)
+        return self._log_prob_from_raw(self._predict_raws(X, validated=True),
+                                       (y - self._y_mean) / self._y_scale)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -255,13 +255,18 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         if reset:
             self._loss_name = self.loss
             self.out_activation_ = OUTPUT_ACTIVATIONS[self.loss]
-            scale = self.scale_target and self.loss == "squared_error"
-            mean, var = weighted_moments(y, sample_weight)
-            std = np.sqrt(var)
-            self._y_mean = mean if scale else np.zeros(y.shape[1])
-            self._y_scale = np.where(std > 0, std, 1.0) if scale else np.ones(y.shape[1])
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative targets y.")
+        return y
+
+    def _learn_statistics(self, X, y, sample_weight):
+        scale = self.scale_target and self.loss == "squared_error"
+        mean, var = weighted_moments(y, sample_weight)
+        std = np.sqrt(var)
+        self._y_mean = mean if scale else np.zeros(y.shape[1])
+        self._y_scale = np.where(std > 0, std, 1.0) if scale else np.ones(y.shape[1])
+
+    def _scale_targets(self, y):
         return (y - self._y_mean) / self._y_scale
 
     def _output_from_raw(self, raw):
