@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import InvalidParameterError
 
 from _estimators import CLASSIFIERS, FACTORIES, SUPERVISED, data, fit
 from skneural import MLPClassifier, MLPRegressor
+from skneural._core.validation import InvalidParameterError
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 

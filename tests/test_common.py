@@ -14,6 +14,9 @@ from skneural import (
 ESTIMATORS = [
     MLPClassifier(random_state=0),
     MLPRegressor(random_state=0),
+    # batch norm with sample-weighted batch statistics passes the sample-weight checks too
+    MLPClassifier(batch_norm=True, random_state=0),
+    MLPRegressor(batch_norm=True, random_state=0),
     MixtureDensityRegressor(random_state=0),
     ConvNetClassifier(random_state=0, n_threads=1),
     # a small network: sklearn's checks fit dozens of tiny data sets

@@ -10,7 +10,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils._param_validation import InvalidParameterError
 
 from skneural import MLPClassifier, MLPRegressor
 from skneural._core.losses import smoothed_binary_log_loss, smoothed_log_loss
@@ -24,6 +23,7 @@ from skneural._core.regularizers import (
     lp_penalty,
     tangent_propagation,
 )
+from skneural._core.validation import InvalidParameterError
 from skneural.utils import check_gradient, input_jacobian, numerical_gradient
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)

@@ -41,9 +41,11 @@ class _WeightedBatchNorm:
       for L-BFGS's line-search points.
 
     The running variance gets the unbiased factor ``m / (m - 1)`` with ``m``
-    the effective number of values, Kish's ``(sum w)^2 / sum w^2`` (the row
-    count when unweighted). In eval mode the running statistics are used, as
-    in ``torch.nn.BatchNorm1d``, and the state dict is the same.
+    the number of values, weights counting as repetitions (sklearn's
+    sample-weight semantics: a weight of 2 is a repeated row, so ``m`` is the
+    weights' sum times the spatial size; no factor when ``m <= 1``). In eval
+    mode the running statistics are used, as in ``torch.nn.BatchNorm1d``, and
+    the state dict is the same.
     """
 
     sample_weight = None
@@ -62,7 +64,7 @@ class _WeightedBatchNorm:
         var = ((x - mean).pow(2) * w).sum(dims, keepdim=True) / total
         if self.update_stats:
             with torch.no_grad():
-                count = w.sum().square() / w.square().sum() * per_row
+                count = total
                 unbiased = var.flatten() * (count / (count - 1) if count > 1 else 1.0)
                 self.num_batches_tracked += 1
                 factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None

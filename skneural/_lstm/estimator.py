@@ -323,15 +323,22 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
     def _fit(self, X, y, sample_weight=None, incremental=False):
         super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
         if self.module_.conv is not None:
-            self._refresh_norm_statistics(X)
+            self._refresh_norm_statistics(X, sample_weight)
         return self
 
-    def _refresh_norm_statistics(self, X):
-        """Batch-norm statistics of the conv front end from the final weights, over all of X."""
+    def _refresh_norm_statistics(self, X, sample_weight=None):
+        """Batch-norm statistics of the conv front end from the final weights, over all of X.
+
+        Rows count by their ``sample_weight``, as in training's batch statistics.
+        """
         padded = self._validate_X(X, reset=False)
         device = torch.device(self.device_)
         step = max(1, PREDICT_CHUNK_ELEMENTS // int(np.prod(padded.shape[1:])))
-        batches = (self._inputs(padded[i:i + step], device) for i in range(0, len(padded), step))
+        weight = (None if sample_weight is None
+                  else torch.as_tensor(np.asarray(sample_weight, dtype=np.float64), device=device))
+        batches = ((*self._inputs(padded[i:i + step], device),
+                    None if weight is None else weight[i:i + step])
+                   for i in range(0, len(padded), step))
         with torch_threads(self.n_threads):
             self.module_.refresh_norm_statistics(batches)
 

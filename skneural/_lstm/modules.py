@@ -24,7 +24,7 @@ class MaskedBatchNorm1d(WeightedBatchNorm1d):
     In training the mean and (biased) variance are taken over the valid steps
     of the batch, weighted by the rows' ``sample_weight`` when the engine sets
     one; the running variance gets the unbiased ``m/(m-1)`` factor (``m`` the
-    effective count of valid values), as in ``nn.BatchNorm1d``
+    count of valid values, weights counting as repetitions), as in ``nn.BatchNorm1d``
     (``momentum=None`` is its cumulative average), and is left alone when
     ``update_stats`` is off (see :class:`~skneural._core.networks.WeightedBatchNorm1d`).
     In eval mode the running statistics are used, which involve no other
@@ -41,7 +41,7 @@ class MaskedBatchNorm1d(WeightedBatchNorm1d):
         var = ((x - mean[:, None]).pow(2) * w).sum(dim=(0, 2)) / total
         if self.update_stats:
             with torch.no_grad():
-                count = total.square() / w.square().sum()  # the valid-step count when unweighted
+                count = total  # valid steps, a weight counting as repetitions
                 unbiased = var * count / (count - 1) if count > 1 else var
                 self.num_batches_tracked += 1
                 factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
@@ -169,7 +169,7 @@ class LSTMSequenceNet(nn.Module):
 
     @torch.no_grad()
     def refresh_norm_statistics(self, batches):
-        """Recompute the batch-norm running statistics from ``(x, lengths)`` batches.
+        """Recompute the batch-norm running statistics from ``(x, lengths[, weight])`` batches.
 
         Running averages taken during training lag behind the weights, and
         with few steps per epoch the lag shows: a net with training loss
@@ -185,12 +185,15 @@ class LSTMSequenceNet(nn.Module):
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the batches
         self.train()
-        for x, lengths in batches:
+        for x, lengths, *weight in batches:
+            for m in norms:
+                m.sample_weight = weight[0] if weight else None
             n_steps = int(lengths.max())
             mask = torch.arange(n_steps, device=x.device)[None, :] < lengths[:, None]
             self.conv(x[:, :n_steps], mask)
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
+            m.sample_weight = None
         self.eval()
 
     def forward(self, x, lengths):  # x (B, T, F), lengths (B,)

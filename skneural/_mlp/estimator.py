@@ -46,7 +46,9 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
 
     normalization : {"batch", "layer"} or None, default=None
         Normalization after each hidden affine map, before the activation.
-        Batch norm uses running statistics (unbiased variance) in ``predict``.
+        Batch norm normalizes with ``sample_weight``-weighted batch statistics
+        in training and uses running statistics (unbiased variance) in
+        ``predict``.
 
     init : {"auto", "glorot_uniform", "he_normal", "normal"}, default="auto"
         Weight initialisation; ``"auto"`` is sklearn's Glorot uniform,
