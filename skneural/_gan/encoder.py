@@ -12,12 +12,15 @@ their argmax, so every generated category is one seen in ``fit``.
 
 Encoded layout: ``[numeric part (one value per numeric column) | one-hot
 blocks: the mode blocks of the numeric columns, then the categories]``.
+
+pandas is an optional extra: it is imported only where a DataFrame's
+dtypes are read or a DataFrame is built, so arrays need no pandas.
 """
 
+import sys
 import warnings
 
 import numpy as np
-import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 from sklearn.utils import check_array
@@ -28,19 +31,66 @@ MIN_MODE_STD = 1e-3  # in standardized units: floors the spread of single-value 
 MIXTURE_ROWS = 5000  # rows the mixture of one column is fitted on
 
 
+def _pandas(needed_for):
+    """The pandas module, or an ImportError naming the extra that installs it."""
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError(
+            f"GANSampler needs pandas {needed_for}; install it with "
+            "`pip install skneural[pandas]`."
+        ) from exc
+    return pandas
+
+
+def _loaded_pandas():
+    """pandas if something already imported it, else None (then no object is a pandas one)."""
+    return sys.modules.get("pandas")
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT, Decimal('NaN')
+    except (TypeError, ValueError):
+        return False
+
+
+def isna(column):
+    """``pd.isna`` of a 1-D column; pandas is used only when already imported.
+
+    Without pandas loaded no ``pd.NA``/``pd.NaT`` can exist, and None, NaN
+    and NaT are the missing values.
+    """
+    pd = _loaded_pandas()
+    if pd is not None:
+        return np.asarray(pd.isna(column), dtype=bool)
+    column = np.asarray(column)
+    if column.dtype.kind in "fc":
+        return np.isnan(column)
+    if column.dtype.kind in "mM":
+        return np.isnat(column)
+    if column.dtype.kind != "O":
+        return np.zeros(column.shape, dtype=bool)
+    return np.fromiter((_is_missing(v) for v in column), dtype=bool, count=column.size)
+
+
 def describe_dtype(dtype):
     """A column's dtype as plain values (a name, or a categorical's categories and order).
 
     pandas dtype objects hold pandas internals that ``skops.io`` cannot save;
     these descriptions round-trip through pickle and skops alike.
     """
-    if isinstance(dtype, pd.CategoricalDtype):
+    pd = _loaded_pandas()
+    if pd is not None and isinstance(dtype, pd.CategoricalDtype):
         return ("category", dtype.categories.tolist(), bool(dtype.ordered))
     return str(dtype)
 
 
 def dtype_from_description(description):
     """The pandas dtype that :func:`describe_dtype` described."""
+    pd = _pandas("to return the rows of a model fitted on a DataFrame as a DataFrame")
     if isinstance(description, str):
         return pd.api.types.pandas_dtype(description)
     _, categories, ordered = description
@@ -68,6 +118,7 @@ def categorical_indices(X, categorical_features, n_features):
             )
         if not _is_dataframe(X):
             return []
+        pd = _pandas("to find the categorical columns of a DataFrame")
         return [i for i, dtype in enumerate(X.dtypes)
                 if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
                 or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)]
@@ -132,7 +183,7 @@ class TabularEncoder:
         self.categories_ = []
         for i in self.categorical:
             column = X[:, i]
-            if pd.isna(column).any():
+            if isna(column).any():
                 raise ValueError(f"Categorical column {i} contains missing values.")
             try:
                 self.categories_.append(np.unique(column))
@@ -261,6 +312,7 @@ class TabularEncoder:
         return out
 
     def _frame(self, columns):
+        pd = _pandas("to return the rows of a model fitted on a DataFrame as a DataFrame")
         data = {}
         for name, column, description in zip(self.columns_, columns, self.dtypes_):
             dtype = dtype_from_description(description)
