@@ -118,6 +118,14 @@ class GANSampler(BaseNeuralEstimator):
     generator_averaging : float or None, default=0.999
         Decay of the exponential moving average of the generator's weights
         from which ``sample`` draws; ``None`` samples the last generator.
+        The decay warms up as in TensorFlow's ``ExponentialMovingAverage``
+        with ``num_updates``: update ``t`` (from 0, counted per ``fit``)
+        uses ``min(generator_averaging, (1 + t) / (10 + t))``, so the
+        untrained initial weights keep no real share (1e-17 after 300
+        updates: the default 300 epochs on up to 256 rows) and, until ``t`` reaches about
+        ``9 / (1 - generator_averaging)``, the average spans roughly the
+        last tenth of the steps. A ``warm_start`` fit restarts the warm-up,
+        as it restarts the step-size schedule.
 
     rejection_sampling : bool, default=True
         Discriminator rejection sampling (Azadi et al. 2019): after training,
@@ -142,7 +150,9 @@ class GANSampler(BaseNeuralEstimator):
         ``"standard"`` feeds the standardized values as they are.
 
     batch_size : int, default=256
-        Rows per mini-batch (rounded up to a multiple of ``pac``).
+        Rows per mini-batch (rounded up to a multiple of ``pac``, and to at
+        least 2 with ``generator_normalization="batch"``, which cannot
+        normalize a single row).
 
     max_iter : int, default=300
         Number of epochs; one epoch is ``ceil(n_samples / batch_size)``

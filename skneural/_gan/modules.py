@@ -85,7 +85,8 @@ class GANModule(nn.Module):
     """The fitted networks: generator, discriminator, their weight average.
 
     ``generator_average`` is an exponential moving average of the generator's
-    weights (Yazici et al. 2019); it damps the oscillation of the
+    weights (Yazici et al. 2019), its decay warmed up by
+    ``training.averaging_decay``; it damps the oscillation of the
     adversarial game and is what ``sample`` draws from when enabled.
     ``critic`` is the unpacked discriminator used for rejection sampling.
     """

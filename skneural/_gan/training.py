@@ -56,6 +56,25 @@ def r1_penalty(discriminator, real, cond):
     return grad.pow(2).sum(dim=1).mean()
 
 
+AVERAGING_WARMUP = 10  # TensorFlow's ExponentialMovingAverage: (1 + t) / (10 + t)
+
+
+def averaging_decay(decay, n_updates):
+    """Decay of the generator average's update after ``n_updates`` earlier ones.
+
+    ``min(decay, (1 + t) / (10 + t))``, the warm-up of TensorFlow's
+    ``ExponentialMovingAverage(num_updates=t)``: the first update keeps only
+    a tenth of the initial weights, and the decay reaches ``decay`` after
+    about ``9 / (1 - decay)`` updates (8990 for 0.999); until then the
+    average spans roughly the last tenth of the steps. Without it a 0.999
+    average over a few hundred steps would still be mostly the untrained
+    generator (74% of it after 300 steps); with it the initial weights'
+    share after ``T`` updates is ``prod_t min(decay, (1 + t) / (10 + t))``,
+    1e-5 at ``T = 10`` and under 1e-8 from ``T = 30`` on.
+    """
+    return min(decay, (1.0 + n_updates) / (AVERAGING_WARMUP + n_updates))
+
+
 def _adam(params, lr, est):
     return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon)
 
@@ -80,9 +99,12 @@ def train_adversarial(est, module, data, cond):
     generator_loss = GENERATOR_LOSSES[est.loss]
     n, device = data.shape[0], data.device
     batch = est.pac * max(1, math.ceil(min(est.batch_size, n) / est.pac))
+    if est.generator_normalization == "batch":
+        batch = max(batch, 2)  # batch norm cannot normalize a single row in training
     steps_per_epoch = max(1, math.ceil(n / batch))
     total_steps = est.max_iter * steps_per_epoch
     decay = est.generator_averaging
+    n_averaged = 0  # updates of the generator average in this fit (its warm-up restarts)
     progress = Progress(est.verbose, est.max_iter, "GANSampler")
 
     def real_batch():
@@ -134,7 +156,8 @@ def train_adversarial(est, module, data, cond):
                 for p in D.parameters():
                     p.requires_grad_(True)
                 if decay:
-                    module.update_average(decay)
+                    module.update_average(averaging_decay(decay, n_averaged))
+                    n_averaged += 1
                 sum_d += float(loss_d.detach())
                 sum_g += float(loss_g.detach())
 
