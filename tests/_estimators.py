@@ -1,6 +1,9 @@
 """Small instances of every estimator, with data each can fit, shared by the test files."""
 
+import copy
+
 import numpy as np
+import torch
 
 from skneural import (
     ConvNetClassifier,
@@ -42,3 +45,53 @@ def data(name, n=40, n_features=6):
 def fit(name, X, y, **kw):
     est = FACTORIES[name](**kw)
     return est.fit(X) if name == "GANSampler" else est.fit(X, y)
+
+
+def record_validation_epochs(est):
+    """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
+
+    The engine calls ``_validation_score`` once an epoch, right before it decides
+    whether the epoch is the best so far; the recorded validation data are the
+    held-out rows themselves, whatever the split.
+    """
+    record = {"scores": [], "states": [], "val": None}
+    score = est._validation_score
+
+    def recording(module, *val):
+        value = score(module, *val)
+        record["scores"].append(value)
+        record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
+        record["val"] = val
+        return value
+
+    est._validation_score = recording
+    return record
+
+
+def warm_oracle_fresh(cls, params, X, y):
+    """Three one-epoch fits: a second ``warm_start`` fit, its oracle and a fresh fit.
+
+    The oracle is a fit that starts from a copy of the first fit's weights
+    (injected in place of the untrained network): the warm second fit must
+    equal it, and differ from the fresh fit.
+    """
+    warm = cls(**params, warm_start=True).fit(X, y)
+    start = copy.deepcopy(warm.module_)
+    warm.fit(X, y)
+    oracle = cls(**params)
+    oracle._build_module = lambda *args: copy.deepcopy(start)  # starts at the first fit's end
+    oracle.fit(X, y)
+    return warm, oracle, cls(**params).fit(X, y)
+
+
+def assert_restored_the_best_epoch(est, record):
+    """The fit ran past its best epoch, and its final weights are that epoch's, not the last's."""
+    scores = est.validation_scores_
+    assert scores == record["scores"] and est.n_iter_ < est.max_iter
+    best = scores.index(max(scores))  # the first epoch to reach it: improvements are strict
+    assert est.best_validation_score_ == scores[best]
+    assert scores[-1] < scores[best]  # it went on into worse epochs before stopping
+    final = est.module_.state_dict()
+    assert all(torch.equal(final[k], v) for k, v in record["states"][best].items())
+    assert not all(torch.equal(final[k], v) for k, v in record["states"][-1].items())
+    return best

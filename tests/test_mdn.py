@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
+from _estimators import assert_restored_the_best_epoch, record_validation_epochs
 from skneural import MixtureDensityRegressor, log_likelihood_scorer
 from skneural._mdn.density import (
     mixture_log_prob,
@@ -263,39 +264,6 @@ def test_multi_output_shapes():
     assert mdn.log_likelihood(X[:4], Y[:4]).shape == (4,)
 
 
-def _record_validation_epochs(est):
-    """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
-
-    The engine calls ``_validation_score`` once an epoch, right before it decides
-    whether the epoch is the best so far; the recorded validation data are the
-    held-out rows themselves, whatever the split.
-    """
-    record = {"scores": [], "states": [], "val": None}
-    score = est._validation_score
-
-    def recording(module, *val):
-        value = score(module, *val)
-        record["scores"].append(value)
-        record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
-        record["val"] = val
-        return value
-
-    est._validation_score = recording
-    return record
-
-
-def _assert_restored_the_best_epoch(est, record):
-    """The fit ran past its best epoch, and its final weights are that epoch's, not the last's."""
-    scores = est.validation_scores_
-    assert scores == record["scores"] and est.n_iter_ < est.max_iter
-    best = scores.index(max(scores))  # the first epoch to reach it: improvements are strict
-    assert est.best_validation_score_ == scores[best]
-    assert scores[-1] < scores[best]  # it went on into worse epochs before stopping
-    final = est.module_.state_dict()
-    assert all(torch.equal(final[k], v) for k, v in record["states"][best].items())
-    assert not all(torch.equal(final[k], v) for k, v in record["states"][-1].items())
-
-
 # few rows, small batches, a patient stop: the validation likelihood peaks and then falls
 OVERFIT = {**FAST, "hidden_layer_sizes": (32,), "batch_size": 16, "max_iter": 300,
            "learning_rate_init": 0.01, "early_stopping": True, "validation_fraction": 0.3,
@@ -305,9 +273,9 @@ OVERFIT = {**FAST, "hidden_layer_sizes": (32,), "batch_size": 16, "max_iter": 30
 def test_early_stopping_monitors_validation_log_likelihood():
     X, y = inverse_problem(100)
     mdn = MixtureDensityRegressor(n_components=3, **OVERFIT)
-    record = _record_validation_epochs(mdn)
+    record = record_validation_epochs(mdn)
     mdn.fit(X, y)
-    _assert_restored_the_best_epoch(mdn, record)
+    assert_restored_the_best_epoch(mdn, record)
     # the held-out rows the engine scored, found in X (its values are distinct)
     X_val = record["val"][0][0].cpu().numpy()
     val = np.concatenate([np.flatnonzero(X[:, 0] == row[0]) for row in X_val])
@@ -394,8 +362,8 @@ def test_n_estimators_with_lbfgs_and_early_stopping():
                                   random_state=0).fit(X, y)
     assert np.isfinite(mdn.loss_) and mdn.predict_mixture(X[:3])[0].shape == (3, 6)
     es = MixtureDensityRegressor(n_components=3, n_estimators=2, **OVERFIT)
-    record = _record_validation_epochs(es)
+    record = record_validation_epochs(es)
     es.fit(*inverse_problem(100))
-    _assert_restored_the_best_epoch(es, record)  # both members' weights, of the same epoch
+    assert_restored_the_best_epoch(es, record)  # both members' weights, of the same epoch
     with pytest.raises(ValueError, match="n_estimators"):
         MixtureDensityRegressor(n_estimators=0).fit(X, y)

@@ -1,6 +1,5 @@
 """Behaviour of the MLP estimators and the shared engine, shown rather than run."""
 
-import copy
 import pickle
 import threading
 import warnings
@@ -14,6 +13,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network._base import LOSS_FUNCTIONS
 from sklearn.preprocessing import StandardScaler
 
+from _estimators import (
+    assert_restored_the_best_epoch,
+    record_validation_epochs,
+    warm_oracle_fresh,
+)
 from skneural import MLPClassifier, MLPRegressor
 from skneural._core.device import torch_threads
 from skneural._core.losses import LOSSES
@@ -103,27 +107,6 @@ def test_digits_cv_at_least_sklearn():
 
 
 # ------------------------------------------------------------ early stopping
-def _record_validation_epochs(est):
-    """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
-
-    The engine calls ``_validation_score`` once an epoch, right before it decides
-    whether the epoch is the best so far; the recorded validation data are the
-    held-out rows themselves, whatever the split.
-    """
-    record = {"scores": [], "states": [], "val": None}
-    score = est._validation_score
-
-    def recording(module, *val):
-        value = score(module, *val)
-        record["scores"].append(value)
-        record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
-        record["val"] = val
-        return value
-
-    est._validation_score = recording
-    return record
-
-
 def _row_indices(X, rows):
     """Where each of ``rows`` is in ``X`` (rows of ``X`` are unique)."""
     idx = [np.flatnonzero((X == row).all(axis=1)) for row in rows]
@@ -135,16 +118,11 @@ def test_early_stopping_stops_and_restores_best(blobs):
     X, y = blobs
     clf = MLPClassifier(hidden_layer_sizes=(64,), early_stopping=True, n_iter_no_change=5,
                         learning_rate_init=0.01, max_iter=500, random_state=3)
-    record = _record_validation_epochs(clf)
+    record = record_validation_epochs(clf)
     clf.fit(X, y)
     scores = clf.validation_scores_
-    assert clf.n_iter_ < 500 and len(scores) == clf.n_iter_ and scores == record["scores"]
-    best = scores.index(max(scores))  # the first epoch to reach it: improvements are strict
-    assert clf.best_validation_score_ == scores[best]
-    assert scores[-1] < scores[best]  # the fit ran on past its best epoch, into worse ones
-    final = clf.module_.state_dict()
-    assert all(torch.equal(final[k], v) for k, v in record["states"][best].items())
-    assert not all(torch.equal(final[k], v) for k, v in record["states"][-1].items())
+    assert len(scores) == clf.n_iter_
+    assert_restored_the_best_epoch(clf, record)
     # the held-out rows the engine scored: a stratified tenth of the data
     val = _row_indices(X, record["val"][0][0].cpu().numpy())
     assert len(val) == 30
@@ -248,13 +226,7 @@ def test_warm_start_continues_training(blobs):
     # with one epoch a fit: the second fit is exactly one epoch (fresh optimizer, as
     # sklearn) from the first fit's weights, which a fresh fit would reproduce instead
     one = dict(hidden_layer_sizes=(32,), max_iter=1, random_state=0)
-    warm = MLPClassifier(**one, warm_start=True).fit(X, y)
-    start = copy.deepcopy(warm.module_)
-    warm.fit(X, y)
-    oracle = MLPClassifier(**one)
-    oracle._build_module = lambda *args: copy.deepcopy(start)  # starts at the first fit's end
-    oracle.fit(X, y)
-    fresh = MLPClassifier(**one).fit(X, y)
+    warm, oracle, fresh = warm_oracle_fresh(MLPClassifier, one, X, y)
     for ours, expected, restarted in zip(warm.coefs_, oracle.coefs_, fresh.coefs_):
         np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
         assert not np.allclose(ours, restarted)

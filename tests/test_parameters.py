@@ -6,12 +6,10 @@ parameter is ``test_contract.py``.
 """
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
@@ -334,3 +332,20 @@ def test_lstm_batch_norm_statistics_count_rows_by_weight():
     np.testing.assert_allclose(norm_w.running_mean, norm_r.running_mean, atol=1e-6)
     np.testing.assert_allclose(norm_w.running_var, norm_r.running_var, atol=1e-6)
     np.testing.assert_allclose(weighted.predict_proba(X), removed.predict_proba(X), atol=1e-6)
+
+
+def test_a_gpu_gan_continues_on_a_cpu_only_machine():
+    from skneural import GANSampler
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    X = np.random.RandomState(0).normal(size=(64, 2))
+    gan = GANSampler(generator_hidden_layer_sizes=(8,), discriminator_hidden_layer_sizes=(8,),
+                     latent_dim=2, batch_size=16, max_iter=2, random_state=0).fit(X)
+    state = pickle.loads(pickle.dumps(gan)).__getstate__()
+    state["device_"] = "cuda:0"
+    loaded = GANSampler.__new__(GANSampler)
+    loaded.__setstate__(state)
+    with pytest.warns(UserWarning, match="continues on 'cpu'"):
+        loaded.set_params(warm_start=True).fit(X)
+    assert loaded.device_ == "cpu" and loaded.sample(5, random_state=0).shape == (5, 2)

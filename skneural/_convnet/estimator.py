@@ -67,10 +67,9 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         Normalization after each convolution, before the activation. Batch
         norm uses running statistics in ``predict``; the others are
         ``GroupNorm`` with up to 8 groups, one group, or one per channel, and
-        normalize each sample on its own. ``"batch"`` usually trains images
-        best but is not the default: its statistics are computed over the
-        unweighted batch, so a ``sample_weight`` of 2 no longer acts exactly
-        like a repeated row, which sklearn's checks require of the defaults.
+        normalize each sample on its own. Batch statistics are weighted by
+        ``sample_weight``, so a weight of 2 acts like a repeated row, as
+        sklearn's checks require.
 
     pooling : {"max", "avg"} or None, default="max"
         Pooling of size 2 after each block, skipped once a side is shorter

@@ -7,7 +7,6 @@ central differences ``(E(w + eps) - E(w - eps)) / (2 eps)``, whose error is
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 

@@ -359,7 +359,7 @@ class GANSampler(BaseNeuralEstimator):
             if unseen.size:
                 raise ValueError(f"y has classes {unseen.tolist()} not seen in the first fit.")
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device) if first_pass else torch.device(self.device_)
+        device = resolve_device(self.device) if first_pass else self._training_device()
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
                 self.device_ = str(device)
