@@ -52,10 +52,8 @@ def batch_bounds(n_samples, batch_size, merge_single=False):
     return bounds
 
 
-def check_batch_norm_batches(est, module, n_samples, batch_size):
-    """Refuse fits whose batch-norm statistics would come from a single row."""
-    if not has_batch_norm(module):
-        return
+def check_batch_norm_batches(est, n_samples, batch_size):
+    """Refuse batch-norm fits whose batch statistics would come from a single row."""
     if n_samples < 2:
         raise ValueError(
             f"{type(est).__name__} has batch normalization, whose training statistics need "
@@ -192,8 +190,10 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     early_stopping = val is not None
     n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = resolve_batch_size(est.batch_size, n_samples)
-    check_batch_norm_batches(est, module, n_samples, batch_size)
-    bounds = batch_bounds(n_samples, batch_size, merge_single=has_batch_norm(module))
+    batch_norm = has_batch_norm(module)
+    if batch_norm:
+        check_batch_norm_batches(est, n_samples, batch_size)
+    bounds = batch_bounds(n_samples, batch_size, merge_single=batch_norm)
     clip = getattr(est, "clip_grad_norm", None)
     first_iter = 0 if incremental else est.n_iter_
     device = target.device
