@@ -378,10 +378,3 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
                          hidden, self.dropout, augment)
         init_weights(module, "he_normal" if self.init == "auto" else self.init, self.activation)
         return module
-
-
-
-# The shared engine text documents max_iter=200 (sklearn's MLP); a convnet epoch costs
-# more, so this estimator's default is smaller.
-ConvNetClassifier.__doc__ = ConvNetClassifier.__doc__.replace(
-    "max_iter : int, default=200", "max_iter : int, default=50")

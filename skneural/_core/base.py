@@ -115,7 +115,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -128,7 +128,8 @@ class BaseNeuralEstimator(BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "n_iter_no_change": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
@@ -136,6 +137,19 @@ class BaseNeuralEstimator(BaseEstimator):
     }
 
     _target_dtype = "float"
+
+    # The training budget of ``max_iter="auto"``, counted in optimizer steps so that
+    # small and large data sets get the same amount of training (engine.resolve_budget);
+    # each estimator's docstring states its values.
+    _AUTO_STEPS = 2000
+    _AUTO_MIN_EPOCHS = 10
+    _AUTO_MAX_EPOCHS = 2000
+    _AUTO_LBFGS_ITER = 200
+    _AUTO_PATIENCE_STEPS = 500  # n_iter_no_change="auto"
+
+    def _auto_batch_size(self, n_samples):
+        """``batch_size="auto"``: sklearn's ``min(200, n_samples)``."""
+        return min(200, n_samples)
 
     # ----------------------------------------------------------------- data
     def _validate_X(self, X, reset):

@@ -4,6 +4,9 @@ Each estimator's docstring names ``{engine_parameters}`` where these belong;
 ``fill_doc`` substitutes them, so one engine parameter is documented once.
 """
 
+import inspect
+import re
+
 ENGINE_PARAMETERS = """\
 solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, default="adam"
         The optimizer. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``;
@@ -29,24 +32,31 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
         grid ranges carry over from sklearn. With ``solver="adamw"`` it is
         AdamW's decoupled weight decay instead.
 
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+    batch_size : int or "auto", default=DEFAULT
+        Mini-batch size; ``"auto"`` is [[auto_batch_size]]. The size used is
+        recorded in ``batch_size_``.
 
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default=DEFAULT
         Step-size schedule. ``"invscaling"`` and ``"adaptive"`` apply to
         ``solver="sgd"`` as in sklearn. ``"cosine"`` applies to every
         stochastic solver: the step size falls from ``learning_rate_init`` to
-        0 along a half cosine over the ``max_iter`` epochs of each ``fit``
+        0 along a half cosine over the ``max_iter_`` epochs of each ``fit``
         (over the epochs of all ``partial_fit`` calls).
 
-    learning_rate_init : float, default=0.001
+    learning_rate_init : float, default=DEFAULT
         Initial step size of the stochastic solvers.
 
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
 
-    max_iter : int, default=200
-        Maximum number of epochs (iterations for ``"lbfgs"``).
+    max_iter : int or "auto", default=DEFAULT
+        Maximum number of epochs (iterations for ``"lbfgs"``). ``"auto"``
+        counts the budget in optimizer steps, so that one batch an epoch
+        and a hundred get the same training: the epochs that make
+        [[auto_steps]] steps at the fit's batches per epoch (at least
+        [[auto_min_epochs]], at most [[auto_max_epochs]]); [[auto_lbfgs_iter]]
+        iterations for ``"lbfgs"``. The resolved value is recorded in
+        ``max_iter_``.
 
     shuffle : bool, default=True
         Whether to reshuffle the rows every epoch.
@@ -93,9 +103,13 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, de
     epsilon : float, default=1e-8
         Numerical stability term of the adaptive optimizers.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, "auto" or inf, default=DEFAULT
         Epochs without improvement tolerated before stopping. The patience
         matters because a validation curve can rise and fall again.
+        ``"auto"`` is the epochs of [[auto_patience_steps]] optimizer steps,
+        at least 10, so that a fit of a few batches an epoch cannot stop after
+        a handful of updates; ``np.inf`` never stops early. The resolved value
+        is recorded in ``n_iter_no_change_``.
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``"lbfgs"``.
@@ -134,6 +148,17 @@ loss_ : float
 
     n_iter_ : int
         Number of epochs run (iterations for ``"lbfgs"``).
+
+    max_iter_ : int
+        The ``max_iter`` of the last fit, ``"auto"`` resolved.
+
+    batch_size_ : int
+        The mini-batch size of the last fit, ``"auto"`` resolved (stochastic
+        solvers only).
+
+    n_iter_no_change_ : int or float
+        The patience of the last fit, ``"auto"`` resolved (stochastic solvers
+        only).
 
     t_ : int
         Number of training samples seen by the solver.
@@ -218,10 +243,35 @@ mc_dropout : int, default=0
         (seed 002). Stochastic solvers only: ``"lbfgs"`` has no epochs."""
 
 
+def _class_values(cls):
+    """The ``[[name]]`` values of ``cls``: its defaults and its "auto" rules."""
+    defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    steps = getattr(cls, "_AUTO_STEPS", None)
+    return {**{name: value.replace("'", '"') for name, value in defaults.items()},
+            "auto_batch_size": getattr(cls, "_AUTO_BATCH_DOC", "``min(200, n_samples)``"),
+            "auto_steps": f"{steps:,}" if steps else "",
+            "auto_min_epochs": str(getattr(cls, "_AUTO_MIN_EPOCHS", "")),
+            "auto_max_epochs": f"{getattr(cls, '_AUTO_MAX_EPOCHS', 0):,}",
+            "auto_lbfgs_iter": str(getattr(cls, "_AUTO_LBFGS_ITER", "")),
+            "auto_patience_steps": f"{getattr(cls, '_AUTO_PATIENCE_STEPS', 0):,}"}
+
+
+def _with_defaults(text, defaults):
+    """``text`` with each ``name : ..., default=X`` line showing ``cls``'s own default."""
+    def default(match):
+        name = match.group(2)
+        return match.group(1) + defaults.get(name, match.group(3))
+    return re.sub(r"^(\s*(\w+) : .*, default=)(.*)$", default, text, flags=re.MULTILINE)
+
+
 def fill_doc(cls):
-    """Substitute the shared engine sections into ``cls.__doc__``."""
-    for key, text in (("{engine_parameters}", ENGINE_PARAMETERS),
+    """Substitute the shared engine sections into ``cls.__doc__``, with ``cls``'s defaults."""
+    values = _class_values(cls)
+    for key, text in (("{engine_parameters}", _with_defaults(ENGINE_PARAMETERS, values)),
                       ("{engine_attributes}", ENGINE_ATTRIBUTES),
                       ("{regularization_parameters}", REGULARIZATION_PARAMETERS)):
         cls.__doc__ = cls.__doc__.replace(key, text)
+    for name, value in values.items():
+        cls.__doc__ = cls.__doc__.replace(f"[[{name}]]", value)
     return cls

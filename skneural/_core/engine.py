@@ -28,15 +28,43 @@ from .regularizers import Regularizer, decayed_parameters, squared_norm
 from .validation import _check_optimize_result
 
 
-def resolve_batch_size(batch_size, n_samples):
+def resolve_batch_size(est, n_samples):
+    """The mini-batch size of a fit: ``est.batch_size``, or the estimator's "auto" rule."""
+    batch_size = est.batch_size
     if batch_size == "auto":
-        return min(200, n_samples)
+        return int(np.clip(est._auto_batch_size(n_samples), min(2, n_samples), n_samples))
     if batch_size > n_samples:
         warnings.warn(
             f"Got batch_size={batch_size} larger than the {n_samples} training "
             "samples; it is clipped to the number of samples."
         )
     return int(np.clip(batch_size, 1, n_samples))
+
+
+def epochs_for_steps(steps, steps_per_epoch, min_epochs=1, max_epochs=None):
+    """The epochs that add up to about ``steps`` optimizer steps, within the bounds.
+
+    Counting a training budget in steps rather than epochs gives a data set
+    of one batch per epoch as many updates as a data set of a hundred.
+    """
+    epochs = max(min_epochs, math.ceil(steps / max(1, steps_per_epoch)))
+    return epochs if max_epochs is None else min(epochs, max_epochs)
+
+
+def resolve_budget(est, n_batches):
+    """Set ``max_iter_`` and ``n_iter_no_change_``, resolving their ``"auto"`` values.
+
+    ``max_iter="auto"``: the epochs of ``est._AUTO_STEPS`` optimizer steps at
+    ``n_batches`` steps an epoch, bounded by ``_AUTO_MIN_EPOCHS`` and
+    ``_AUTO_MAX_EPOCHS``. ``n_iter_no_change="auto"``: the epochs of
+    ``est._AUTO_PATIENCE_STEPS`` steps, at least 10, so a fit of a few batches
+    an epoch cannot stop after a handful of updates.
+    """
+    est.max_iter_ = (epochs_for_steps(est._AUTO_STEPS, n_batches, est._AUTO_MIN_EPOCHS,
+                                      est._AUTO_MAX_EPOCHS)
+                     if est.max_iter == "auto" else est.max_iter)
+    est.n_iter_no_change_ = (epochs_for_steps(est._AUTO_PATIENCE_STEPS, n_batches, 10)
+                             if est.n_iter_no_change == "auto" else est.n_iter_no_change)
 
 
 def batch_bounds(n_samples, batch_size, merge_single=False):
@@ -134,13 +162,13 @@ def _update_no_improvement(est, module, early_stopping, val_score):
 def _schedule(est, optimizer, epochs_done):
     """Per-epoch step size: sklearn's ``invscaling`` (sgd only) or ``cosine`` (any solver).
 
-    ``cosine`` anneals from ``learning_rate_init`` to 0 over ``max_iter`` epochs
+    ``cosine`` anneals from ``learning_rate_init`` to 0 over ``max_iter_`` epochs
     (Loshchilov & Hutter 2017, without restarts); ``epochs_done`` counts the
     epochs of this ``fit`` (of all ``partial_fit`` calls), so each ``fit``
     starts a new cycle with its fresh optimizer.
     """
     if est.learning_rate == "cosine":
-        progress = min(epochs_done, est.max_iter) / est.max_iter
+        progress = min(epochs_done, est.max_iter_) / est.max_iter_
         lr = est.learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * progress))
     elif est.solver == "sgd" and est.learning_rate == "invscaling":
         lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
@@ -189,15 +217,16 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     optimizer = est._optimizer
     early_stopping = val is not None
     n_samples = target.shape[0] if rows is None else rows.shape[0]
-    batch_size = resolve_batch_size(est.batch_size, n_samples)
+    batch_size = est.batch_size_ = resolve_batch_size(est, n_samples)
     batch_norm = has_batch_norm(module)
     if batch_norm:
         check_batch_norm_batches(est, n_samples, batch_size)
     bounds = batch_bounds(n_samples, batch_size, merge_single=batch_norm)
+    resolve_budget(est, len(bounds))
     clip = getattr(est, "clip_grad_norm", None)
     first_iter = 0 if incremental else est.n_iter_
     device = target.device
-    max_iter = 1 if incremental else est.max_iter
+    max_iter = 1 if incremental else est.max_iter_
     progress = Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
     # sklearn's L2 gradient alpha / batch_weight * W, added to the weights' gradients
@@ -297,18 +326,18 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
             progress.update(est.n_iter_, loss=epoch_loss, val_score=val_score)
             _schedule(est, optimizer, est.n_iter_ - first_iter)
 
-            if est._no_improvement_count > est.n_iter_no_change:
+            if est._no_improvement_count > est.n_iter_no_change_:
                 if _trigger_stopping(est, optimizer):
                     if est.verbose:
                         what = "Validation score" if early_stopping else "Training loss"
                         print(f"{what} did not improve more than tol={est.tol:f} for "
-                              f"{est.n_iter_no_change} consecutive epochs. Stopping.")
+                              f"{est.n_iter_no_change_} consecutive epochs. Stopping.")
                     break
                 est._no_improvement_count = 0
 
-            if not incremental and est.n_iter_ == est.max_iter:
+            if not incremental and est.n_iter_ == est.max_iter_:
                 warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
+                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter_}) "
                     "reached and the optimization hasn't converged yet.",
                     ConvergenceWarning,
                 )
@@ -331,7 +360,8 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
 def train_lbfgs(est, train):
     """Full-batch L-BFGS-B through scipy, as sklearn's ``solver="lbfgs"``.
 
-    ``max_iter``, ``max_fun`` and ``tol`` (as ``gtol``) keep their sklearn
+    ``max_iter`` (``"auto"``: ``est._AUTO_LBFGS_ITER`` iterations, recorded in
+    ``max_iter_``), ``max_fun`` and ``tol`` (as ``gtol``) keep their sklearn
     meaning. The objective is evaluated by torch; scipy only sees a float64
     vector and its gradient.
     """
@@ -339,6 +369,7 @@ def train_lbfgs(est, train):
     inputs, target, weight = train
     params = [p for p in module.parameters() if p.requires_grad]
     module.train()
+    est.max_iter_ = est._AUTO_LBFGS_ITER if est.max_iter == "auto" else est.max_iter
 
     best = {"theta": None, "loss": np.inf}
     regularizer = Regularizer(est, module)
@@ -370,10 +401,10 @@ def train_lbfgs(est, train):
         result = scipy.optimize.minimize(
             objective, theta0, method="L-BFGS-B", jac=True,
             callback=report if est.verbose else None,
-            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter_, "gtol": est.tol},
         )
         theta, loss = result.x, result.fun
-        est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+        est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter_)
     except KeyboardInterrupt:
         warnings.warn(f"{type(est).__name__}: training interrupted by user.", UserWarning)
         theta, loss = (best["theta"], best["loss"]) if best["theta"] is not None else (theta0, np.nan)
