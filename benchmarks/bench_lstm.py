@@ -6,7 +6,14 @@ Data: the small UCR/UEA data sets that ship inside the ``aeon`` wheel
 
 - GunPoint, ItalyPowerDemand: univariate, equal length;
 - BasicMotions: multivariate (6 channels), equal length;
-- JapaneseVowels: multivariate (12 channels), variable length (7-29 steps).
+- JapaneseVowels: multivariate (12 channels), variable length (7-29 steps);
+- ArrowHead, OSULeaf, ACSF1, UnitTest: univariate, equal length (251, 427,
+  1460 and 24 steps);
+- PickupGestureWiimoteZ: univariate, variable length (29-361 steps).
+
+The default run fits the estimator's defaults,
+``LSTMSequenceClassifier(random_state=seed, n_threads=1)``; ``--tuned`` fits
+``PARAMS`` (round 4's setting) and ``--previous`` rounds 1-3's.
 
 aeon need not share an environment with torch: run this script once with
 aeon's Python and ``--export DIR`` to write ``DIR/<name>.npz``, then with the
@@ -16,14 +23,15 @@ come from aeon directly.
 Usage::
 
     /tmp/lstmdata/bin/python benchmarks/bench_lstm.py --export /tmp/lstm_data
-    python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data [--quick] [--seeds 0 1 2]
+    python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data [--quick] [--seeds 0 1 2]   # defaults
+    python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data --tuned --seeds 0 1 2     # PARAMS
     python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data --cv 3 --seeds 0 1 \
         --datasets JapaneseVowels --set hidden_size=8   # model selection, train split only
     python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data --members 5        # a 5-network ensemble
     python benchmarks/bench_lstm.py --data-dir /tmp/lstm_data --bare-fcn 300     # + the FCN reference
 
-Prints one table row per data set and seed: test accuracy, fit time (one
-torch thread) and epochs run; with ``--bare-fcn`` a second row runs the
+Prints one table row per data set and seed: test accuracy, fit wall and CPU
+time (one torch thread), epochs run and batch size; with ``--bare-fcn`` a second row runs the
 published FCN recipe (Fawaz et al. 2019) as a bare PyTorch loop on the same
 split. Published reference accuracies are in benchmarks/RESULTS.md.
 """
@@ -43,6 +51,15 @@ DATASETS = {
     "BasicMotions": "multivariate",
     "JapaneseVowels": "multivariate, variable length",
 }
+# the other classification sets in the aeon wheel (``--datasets``; ``--export`` writes them all)
+MORE_DATASETS = {
+    "ArrowHead": "univariate",
+    "OSULeaf": "univariate",
+    "ACSF1": "univariate",
+    "PickupGestureWiimoteZ": "univariate, variable length",
+    "UnitTest": "univariate",
+}
+KINDS = {**DATASETS, **MORE_DATASETS}
 
 # LSTM-FCN's layout: an LSTM (32 units, the max of its outputs over valid steps)
 # beside the FCN blocks of the published recipe (Wang et al. 2017; Fawaz et al.
@@ -56,17 +73,18 @@ PARAMS = {"hidden_size": 32, "summary": "max", "conv_channels": (128, 256, 128),
           "conv_kernel_sizes": (8, 5, 3), "conv_layout": "parallel", "standardize": None,
           "learning_rate": "cosine", "learning_rate_init": 0.001, "batch_size": 16,
           "max_iter": 300, "n_iter_no_change": 300, "n_threads": 1}
-# The setting of rounds 1-3 (CV-chosen), for ``--set`` comparisons and RESULTS.md.
+# ``--tuned``; the default run fits the estimator's defaults instead (round 5).
+# The setting of rounds 1-3 (CV-chosen), ``--previous``, for RESULTS.md's comparisons.
 PREVIOUS = {"conv_channels": (32, 64, 32), "squeeze_excite": 16, "standardize": "feature",
             "learning_rate_init": 0.003, "batch_size": 64, "max_iter": 200, "n_iter_no_change": 200}
 
 
-def export(data_dir):
+def export(data_dir, names=None):
     """Write each data set's train/test split to ``data_dir/<name>.npz`` (needs aeon)."""
     from aeon.datasets import load_classification
 
     os.makedirs(data_dir, exist_ok=True)
-    for name in DATASETS:
+    for name in names or KINDS:
         arrays = {}
         for split in ("train", "test"):
             X, y = load_classification(name, split=split)
@@ -201,7 +219,8 @@ def main():
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--export", metavar="DIR", default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS),
+                        help=f"any of {', '.join(KINDS)} (default: the first four)")
     parser.add_argument("--quick", action="store_true", help="20 epochs, for a smoke run")
     parser.add_argument("--cv", type=int, default=0, metavar="K",
                         help="score by stratified K-fold CV on the training split only (model selection)")
@@ -211,13 +230,15 @@ def main():
     parser.add_argument("--bare-fcn", type=int, default=0, metavar="EPOCHS",
                         help="also run Fawaz et al.'s FCN recipe as a bare PyTorch loop for EPOCHS "
                              "epochs (they ran 2000) on the same split and seeds, side by side")
+    parser.add_argument("--tuned", action="store_true",
+                        help="fit round 4's tuned PARAMS instead of the estimator's defaults")
     parser.add_argument("--previous", action="store_true",
-                        help="start from the setting of rounds 1-3 (PREVIOUS) instead of PARAMS")
+                        help="fit the setting of rounds 1-3 (PARAMS updated by PREVIOUS)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="override PARAMS, values read as Python literals")
+                        help="override the setting, values read as Python literals")
     args = parser.parse_args()
     if args.export:
-        export(args.export)
+        export(args.export, args.datasets)
         return
 
     import torch
@@ -227,7 +248,8 @@ def main():
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message="Stochastic Optimizer")
     warnings.filterwarnings("ignore", message="Got batch_size")
-    params = dict(PARAMS, **PREVIOUS) if args.previous else dict(PARAMS)
+    params = (dict(PARAMS, **PREVIOUS) if args.previous else dict(PARAMS) if args.tuned
+              else {"n_threads": 1})
     if args.quick:
         params.update(max_iter=20)
     for item in args.set:
@@ -236,28 +258,31 @@ def main():
     estimator = partial(make_estimator, LSTMSequenceClassifier, args.members)
     if args.cv:
         return cross_validate(args, params, estimator)
-    print("| data set | kind | n_train / n_test | seed | test accuracy | fit s | epochs |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"params: {params}")
+    print("| data set | kind | n_train / n_test | seed | test accuracy | fit s | CPU s | epochs | batch |")
+    print("|---|---|---|---|---|---|---|---|---|")
     summary = []
     for name in args.datasets:
         X_train, y_train, X_test, y_test = load(name, args.data_dir)
         scores, fcn_scores = [], []
         for seed in args.seeds:
             clf = estimator(params, seed)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             clf.fit(X_train, y_train)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             scores.append(clf.score(X_test, y_test))
-            epochs = [m.n_iter_ for m in getattr(clf, "estimators_", [clf])]
-            print(f"| {name} | {DATASETS[name]} | {len(y_train)} / {len(y_test)} | {seed} | "
-                  f"{scores[-1]:.4f} | {seconds:.1f} | {'/'.join(map(str, epochs))} |", flush=True)
+            members = getattr(clf, "estimators_", [clf])
+            epochs = "/".join(str(m.n_iter_) for m in members)
+            print(f"| {name} | {KINDS[name]} | {len(y_train)} / {len(y_test)} | {seed} | "
+                  f"{scores[-1]:.4f} | {seconds:.1f} | {cpu:.1f} | {epochs} | "
+                  f"{members[0].batch_size_} |", flush=True)
             if args.bare_fcn:
                 start = time.perf_counter()
                 classes, proba = bare_fcn(X_train, y_train, X_test, seed, args.bare_fcn)
                 seconds = time.perf_counter() - start
                 fcn_scores.append(np.mean(classes[proba.argmax(axis=1)] == y_test))
-                print(f"| {name} (bare FCN) | {DATASETS[name]} | {len(y_train)} / {len(y_test)} | "
-                      f"{seed} | {fcn_scores[-1]:.4f} | {seconds:.1f} | {args.bare_fcn} |", flush=True)
+                print(f"| {name} (bare FCN) | {KINDS[name]} | {len(y_train)} / {len(y_test)} | "
+                      f"{seed} | {fcn_scores[-1]:.4f} | {seconds:.1f} | | {args.bare_fcn} | 16 |", flush=True)
         summary.append((name, np.mean(scores), np.std(scores), len(scores)))
         if fcn_scores:
             summary.append((f"{name} (bare FCN)", np.mean(fcn_scores), np.std(fcn_scores), len(fcn_scores)))
