@@ -117,3 +117,19 @@ def test_docstrings_state_each_estimators_own_defaults(cls):
         shown = doc.split(f"\n    {name} : ", 1)[1].split("\n", 1)[0].rsplit("default=", 1)[1]
         assert shown == repr(params[name]).replace("'", '"'), name
     assert "[[" not in doc and "max_iter_" in doc and "batch_size_" in doc
+
+
+def test_auto_solver_is_lbfgs_for_small_deterministic_fits_and_adam_otherwise():
+    X, y = data("MLPRegressor", n=40)
+    est = FACTORIES["MLPRegressor"](solver="auto")
+    assert est.fit(X, y).solver_ == "lbfgs" and not hasattr(est, "loss_curve_")
+    assert FACTORIES["MLPRegressor"](solver="auto", dropout=0.2).fit(X, y).solver_ == "adam"
+    assert FACTORIES["MLPRegressor"](solver="auto", early_stopping=True).fit(X, y).solver_ == "adam"
+    big = FACTORIES["MLPRegressor"](solver="auto")
+    big._AUTO_LBFGS_MAX_ROWS = 39
+    assert big.fit(X, y).solver_ == "adam"
+    # partial_fit always steps a stochastic solver
+    assert FACTORIES["MLPRegressor"](solver="auto").partial_fit(X, y).solver_ == "adam"
+    # an explicit lbfgs still refuses a random objective
+    with pytest.raises(ValueError, match="dropout"):
+        FACTORIES["MLPRegressor"](solver="lbfgs", dropout=0.2).fit(X, y)

@@ -62,10 +62,11 @@ def random_technique(value, context=None):
 
 ENGINE = {
     "solver": [Case(v, on=(STOCHASTIC,))
-               for v in ("sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs")],
+               for v in ("sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs")]
+              + [Case(OneOf(("auto", "lbfgs")), on=(STOCHASTIC,))],  # "auto": lbfgs on 40 rows
     "alpha": [Case(1.0)],
     "batch_size": [Case(7, on=(STOCHASTIC,))],
-    "learning_rate": [Case("cosine", on=(STOCHASTIC,)),
+    "learning_rate": [Case(OneOf(("cosine", "constant")), on=(STOCHASTIC,)),
                       Case("invscaling", SGD, on=(STOCHASTIC,)),
                       Case("adaptive", {**SGD, "tol": 10.0, "n_iter_no_change": 1,
                                         "max_iter": 4}, on=(STOCHASTIC,))],
@@ -253,6 +254,8 @@ def make(name, family, context, **params):
     base = {**small, **FAST}
     if family == LBFGS:
         base["solver"] = "lbfgs"
+    elif cls().get_params().get("solver") == "auto":  # the stochastic family steps with adam
+        base["solver"] = "adam"
     return cls(**{**base, **context, **params})
 
 

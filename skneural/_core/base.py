@@ -109,7 +109,7 @@ class BaseNeuralEstimator(BaseEstimator):
     """Shared machinery of every skneural estimator (not for direct use)."""
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions(SOLVERS)],
+        "solver": [StrOptions(SOLVERS | {"auto"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
@@ -187,15 +187,16 @@ class BaseNeuralEstimator(BaseEstimator):
     # ---------------------------------------------------------------- fit flow
     def _fit(self, X, y, sample_weight=None, incremental=False):
         first_pass = not hasattr(self, "module_") or (not self.warm_start and not incremental)
-        if incremental and self.solver not in STOCHASTIC_SOLVERS:
+        if incremental and self.solver not in (*STOCHASTIC_SOLVERS, "auto"):
             raise ValueError(
                 f"partial_fit is only available for stochastic solvers "
                 f"{sorted(STOCHASTIC_SOLVERS)}, not solver={self.solver!r}."
             )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        self._check_deterministic_objective()
         X, y = self._validate_Xy(X, y, reset=first_pass)
+        self.solver_ = self._resolve_solver(X.shape[0], incremental)
+        self._check_deterministic_objective()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
@@ -227,7 +228,7 @@ class BaseNeuralEstimator(BaseEstimator):
                 self._reset_history()
             self._check_mc_dropout()
             train, val, rows = self._split(X, y, sample_weight, split, device)
-            if self.solver == "lbfgs":
+            if self.solver_ == "lbfgs":
                 train_lbfgs(self, train)
             else:
                 train_stochastic(self, train, val, incremental=incremental, rows=rows)
@@ -244,18 +245,37 @@ class BaseNeuralEstimator(BaseEstimator):
     _RANDOM_TECHNIQUES = ("dropout", "spatial_dropout", "input_noise", "weight_noise",
                           "dropconnect", "adversarial")
 
+    #: ``solver="auto"`` picks ``"lbfgs"`` up to this many training rows
+    _AUTO_LBFGS_MAX_ROWS = 10_000
+
+    def _random_techniques(self):
+        """The names of the parameters set to draw random numbers in every step."""
+        return [name for name in self._RANDOM_TECHNIQUES
+                if np.any(np.asarray(getattr(self, name, 0.0), dtype=np.float64) > 0)]
+
+    def _resolve_solver(self, n_samples, incremental):
+        """``solver``, with ``"auto"`` resolved for a fit on ``n_samples`` rows.
+
+        ``"auto"`` is full-batch ``"lbfgs"`` where its line search applies (at
+        most ``_AUTO_LBFGS_MAX_ROWS`` rows, a deterministic objective, no early
+        stopping, not ``partial_fit``), else ``"adam"``.
+        """
+        if self.solver != "auto":
+            return self.solver
+        stochastic = (incremental or self.early_stopping or n_samples > self._AUTO_LBFGS_MAX_ROWS
+                      or self._random_techniques() or getattr(self, "penalty_start_epoch", 0) > 0)
+        return "adam" if stochastic else "lbfgs"
+
     def _check_deterministic_objective(self):
         """L-BFGS's line search compares losses at nearby points: refuse random objectives."""
-        if self.solver != "lbfgs":
+        if self.solver_ != "lbfgs":
             return
-        for name in self._RANDOM_TECHNIQUES:
-            value = getattr(self, name, 0.0)
-            if np.any(np.asarray(value, dtype=np.float64) > 0):
-                raise ValueError(
-                    f"{name}={value!r} draws random numbers in every step, but "
-                    "solver='lbfgs' needs a deterministic objective for its line search. "
-                    f"Use a stochastic solver (e.g. solver='adam') or set {name}=0."
-                )
+        for name in self._random_techniques():
+            raise ValueError(
+                f"{name}={getattr(self, name)!r} draws random numbers in every step, but "
+                "solver='lbfgs' needs a deterministic objective for its line search. "
+                f"Use a stochastic solver (e.g. solver='adam') or set {name}=0."
+            )
         if getattr(self, "penalty_start_epoch", 0) > 0:
             raise ValueError(
                 f"penalty_start_epoch={self.penalty_start_epoch} counts epochs, which "
@@ -300,7 +320,7 @@ class BaseNeuralEstimator(BaseEstimator):
         self.t_ = 0
         self.gradient_norms_ = []
         self.loss_ = np.inf
-        if self.solver == "lbfgs":
+        if self.solver_ == "lbfgs":
             self.best_loss_ = None
             self.validation_scores_ = self.best_validation_score_ = None
             return
@@ -320,7 +340,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _split_indices(self, X, y, rng):
         """``(train_idx, val_idx)`` holding out ``validation_fraction`` for early stopping, or ``None``."""
-        if not (self.early_stopping and self.solver != "lbfgs"):
+        if not (self.early_stopping and self.solver_ != "lbfgs"):
             return None
         try:
             train_idx, val_idx = train_test_split(
@@ -454,6 +474,8 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "module_" in state and "solver" in state and "solver_" not in state:
+            self.solver_ = self.solver  # saved before solver="auto" existed
         if isinstance(self.__dict__.get("_dtype"), str):
             self._dtype = getattr(torch, self._dtype)
         if isinstance(self.__dict__.get("module_"), dict):

@@ -8,8 +8,11 @@ import inspect
 import re
 
 ENGINE_PARAMETERS = """\
-solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs"}, default="adam"
-        The optimizer. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``;
+solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "auto"}, default="adam"
+        The optimizer. ``"auto"`` is ``"lbfgs"`` for fits of at most 10,000
+        rows whose objective is deterministic (no random technique below, no
+        ``early_stopping``, not ``partial_fit``) and ``"adam"`` otherwise; the
+        solver used is recorded in ``solver_``. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``;
         ``"adam"``/``"adamw"`` use ``beta_1``, ``beta_2``, ``epsilon``;
         ``"rmsprop"`` uses ``beta_2`` as its smoothing constant and
         ``momentum`` as its momentum; ``"adagrad"`` uses ``epsilon``;
@@ -148,6 +151,9 @@ loss_ : float
 
     n_iter_ : int
         Number of epochs run (iterations for ``"lbfgs"``).
+
+    solver_ : str
+        The solver of the last fit, ``"auto"`` resolved.
 
     max_iter_ : int
         The ``max_iter`` of the last fit, ``"auto"`` resolved.

@@ -170,7 +170,7 @@ def _schedule(est, optimizer, epochs_done):
     if est.learning_rate == "cosine":
         progress = min(epochs_done, est.max_iter_) / est.max_iter_
         lr = est.learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * progress))
-    elif est.solver == "sgd" and est.learning_rate == "invscaling":
+    elif est.solver_ == "sgd" and est.learning_rate == "invscaling":
         lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
     else:
         return
@@ -180,7 +180,7 @@ def _schedule(est, optimizer, epochs_done):
 
 def _trigger_stopping(est, optimizer):
     """Stop, or for sgd's ``adaptive`` schedule divide the step size by 5 first."""
-    if est.solver == "sgd" and est.learning_rate == "adaptive":
+    if est.solver_ == "sgd" and est.learning_rate == "adaptive":
         lr = optimizer.param_groups[0]["lr"]
         if lr > 1e-6:
             for group in optimizer.param_groups:
@@ -230,7 +230,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     progress = Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
     # sklearn's L2 gradient alpha / batch_weight * W, added to the weights' gradients
-    l2 = est.alpha if est.solver != "adamw" else 0.0
+    l2 = est.alpha if est.solver_ != "adamw" else 0.0
     decayed = decayed_parameters(module) if l2 else []
     # each batch's mean loss enters the epoch's mean with its rows' count (or total weight)
     row_counts = torch.tensor([stop - start for start, stop in bounds], dtype=torch.float64,
@@ -252,7 +252,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
             epoch = est.n_iter_
             penalties_on = regularizer.penalties_on(epoch)
             l2_now = l2 if penalties_on else 0.0
-            if est.solver == "adamw":  # incremental penalizing delays the decoupled decay too
+            if est.solver_ == "adamw":  # incremental penalizing delays the decoupled decay too
                 set_decoupled_decay(optimizer, module, est.alpha if penalties_on else 0.0)
             sq_start = squared_norm(decayed) if decayed else None
             for start, stop in bounds:

@@ -24,7 +24,7 @@ def _fused(optimizer_cls, params, **kwargs):
 
 
 def make_optimizer(est, module):
-    """Build the torch optimizer named by ``est.solver``.
+    """Build the torch optimizer named by ``est.solver_`` (``solver`` resolved).
 
     sklearn's names keep their meaning: ``momentum`` and ``nesterovs_momentum``
     for ``sgd``; ``beta_1``, ``beta_2``, ``epsilon`` for ``adam``/``adamw``.
@@ -35,32 +35,32 @@ def make_optimizer(est, module):
     """
     params = [p for p in module.parameters() if p.requires_grad]
     groups = [{"params": params}]
-    if est.solver == "adamw":
+    if est.solver_ == "adamw":
         decayed = decayed_parameters(module)
         ids = {id(p) for p in decayed}
         groups = [{"params": decayed, "weight_decay": est.alpha},
                   {"params": [p for p in params if id(p) not in ids], "weight_decay": 0.0}]
         groups = [g for g in groups if g["params"]]
     lr, eps = est.learning_rate_init, est.epsilon
-    if est.solver == "sgd":
+    if est.solver_ == "sgd":
         momentum = est.momentum
         return _fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
                       nesterov=bool(est.nesterovs_momentum and momentum > 0))
-    if est.solver == "adam":
+    if est.solver_ == "adam":
         return _fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
-    if est.solver == "adamw":
+    if est.solver_ == "adamw":
         return _fused(torch.optim.AdamW, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
-    if est.solver == "adagrad":
+    if est.solver_ == "adagrad":
         return _fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
-    if est.solver == "rmsprop":
+    if est.solver_ == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, alpha=est.beta_2, eps=eps,
                                    momentum=est.momentum)
-    if est.solver == "adadelta":
+    if est.solver_ == "adadelta":
         # Adadelta's step is set by the ratio of running RMS values; torch's lr only scales
         # it, and Zeiler's method is lr = 1: the documented ADADELTA_LR_SCALE maps the
         # default learning_rate_init=0.001 to 1.
         return torch.optim.Adadelta(groups, lr=lr * ADADELTA_LR_SCALE, rho=est.beta_2, eps=eps)
-    raise ValueError(f"Unknown stochastic solver {est.solver!r}.")
+    raise ValueError(f"Unknown stochastic solver {est.solver_!r}.")
 
 
 def set_decoupled_decay(optimizer, module, alpha):
