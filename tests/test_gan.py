@@ -277,9 +277,10 @@ def test_stabilizer_options_still_learn_the_location(params, check):
 
 
 def test_generator_average_keeps_no_share_of_the_initial_weights(monkeypatch):
-    # Defaults on 256 rows: 300 epochs of one step. A plain 0.999 average
-    # started from the initial generator would still hold 0.999**300 = 74% of
-    # it (measured: 79%); the warmed-up decay leaves the initial weights none.
+    # 300 epochs of one step on 256 rows (the defaults before max_iter="auto").
+    # A plain 0.999 average started from the initial generator would still
+    # hold 0.999**300 = 74% of it (measured: 79%); the warmed-up decay leaves
+    # the initial weights none.
     initial = {}
     train = gan_estimator.train_adversarial
 
@@ -289,7 +290,7 @@ def test_generator_average_keeps_no_share_of_the_initial_weights(monkeypatch):
 
     monkeypatch.setattr(gan_estimator, "train_adversarial", keep_initial)
     X = np.random.RandomState(0).normal(size=(256, 3))
-    model = gan(random_state=0, rejection_sampling=False).fit(X)
+    model = gan(random_state=0, rejection_sampling=False, max_iter=300).fit(X)
     assert model.n_iter_ == 300
 
     def flat(state):
@@ -399,6 +400,102 @@ def test_bad_input_errors():
         cond.sample(3, y=[0, 1])
     with pytest.raises(ValueError, match="NaN|missing"):
         gan(**SMALL).fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", None]}))
+
+
+# ---------------------------------------------------------- training budget
+def recorded_generator_steps(monkeypatch):
+    """Patch the GAN's Adam factory: the generator optimizer's step size at each of its steps."""
+    from skneural._gan import training
+
+    rates, made, make = [], [], training._adam
+
+    def adam(params, lr, est):
+        opt = make(params, lr, est)
+        made.append(opt)
+        if len(made) == 1:  # the generator's optimizer is made first
+            step = opt.step
+
+            def recorded_step(*args, **kwargs):
+                rates.append(opt.param_groups[0]["lr"])
+                return step(*args, **kwargs)
+
+            opt.step = recorded_step
+        return opt
+
+    monkeypatch.setattr(training, "_adam", adam)
+    return rates
+
+
+def test_default_budget_counts_generator_steps():
+    model = GANSampler()
+    assert model.max_iter == "auto" and model.batch_size == 256
+    assert GANSampler._AUTO_STEPS == 3000
+    assert (GANSampler._AUTO_MIN_EPOCHS, GANSampler._AUTO_MAX_EPOCHS) == (1, 3000)
+    # the figures the docstring quotes: (rows per batch, epochs) for n rows
+    assert model._resolve_budget(2500) == (256, 300)     # 10 steps an epoch
+    assert model._resolve_budget(20000) == (256, 38)     # 79 steps an epoch: 3002
+    assert model._resolve_budget(256) == (256, 3000)
+    assert model._resolve_budget(100) == (100, 3000)     # one 100-row batch an epoch
+    assert model._resolve_budget(10 ** 7) == (256, 1)    # at least one epoch
+    assert GANSampler(pac=3)._resolve_budget(100) == (102, 3000)
+    assert GANSampler(max_iter=7)._resolve_budget(20000) == (256, 7)
+
+
+@pytest.mark.parametrize("steps, bounds, rows, batch_size, expected", [
+    (12, (1, 3000), 100, 32, 3),   # 4 steps an epoch: ceil(12 / 4)
+    (12, (1, 3000), 100, 16, 2),   # 7 steps an epoch: ceil(12 / 7), 14 steps
+    (12, (1, 2), 10, 32, 2),       # one step an epoch: 12 epochs, capped at 2
+    (1, (3, 3000), 100, 32, 3),    # one step's worth, raised to the minimum of 3 epochs
+])
+def test_auto_max_iter_resolves_to_the_step_budget(monkeypatch, steps, bounds, rows, batch_size,
+                                                   expected):
+    monkeypatch.setattr(GANSampler, "_AUTO_STEPS", steps)
+    monkeypatch.setattr(GANSampler, "_AUTO_MIN_EPOCHS", bounds[0])
+    monkeypatch.setattr(GANSampler, "_AUTO_MAX_EPOCHS", bounds[1])
+    rates = recorded_generator_steps(monkeypatch)
+    X = np.random.RandomState(0).normal(size=(rows, 2))
+    params = {k: v for k, v in SMALL.items() if k not in ("max_iter", "batch_size")}
+    model = gan(random_state=0, max_iter="auto", batch_size=batch_size, **params).fit(X)
+    assert model.max_iter_ == model.n_iter_ == expected
+    assert len(model.loss_curve_["generator"]) == expected
+    assert model.batch_size_ == 4 * -(-min(batch_size, rows) // 4)  # a multiple of pac=4
+    total = expected * -(-rows // model.batch_size_)
+    assert len(rates) == total
+    # the linear schedule runs over the resolved budget: lr * (1 - t / total)
+    np.testing.assert_allclose(rates, 1e-3 * (1 - np.arange(total) / total))
+
+
+def test_int_max_iter_counts_epochs(monkeypatch):
+    monkeypatch.setattr(GANSampler, "_AUTO_STEPS", 1)  # an int ignores the auto budget
+    rates = recorded_generator_steps(monkeypatch)
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    model = gan(random_state=0, **SMALL).fit(X)  # 3 epochs of ceil(100 / 32) = 4 steps
+    assert model.max_iter_ == model.n_iter_ == 3 and model.batch_size_ == 32
+    assert len(rates) == 12
+    np.testing.assert_allclose(rates, 1e-3 * (1 - np.arange(12) / 12))
+    # the rejection critic trains a quarter of the generator's steps
+    assert model.module_.critic is not None
+
+
+@pytest.mark.parametrize("value", ["many", 0, -1, 2.5, None])
+def test_invalid_max_iter_is_refused(value):
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    params = {k: v for k, v in SMALL.items() if k != "max_iter"}
+    with pytest.raises(ValueError, match="max_iter"):
+        gan(max_iter=value, **params).fit(X)
+
+
+def test_warm_start_resolves_auto_for_each_fit(monkeypatch):
+    monkeypatch.setattr(GANSampler, "_AUTO_STEPS", 8)
+    rng = np.random.RandomState(0)
+    params = {k: v for k, v in SMALL.items() if k != "max_iter"}
+    model = gan(random_state=0, warm_start=True, max_iter="auto", **params)
+    model.fit(rng.normal(size=(64, 2)))           # 2 steps an epoch: 4 epochs
+    module = model.module_
+    assert model.max_iter_ == model.n_iter_ == 4
+    model.fit(rng.normal(size=(256, 2)))          # 8 steps an epoch: 1 epoch
+    assert model.module_ is module
+    assert model.max_iter_ == model.n_iter_ == 1
 
 
 def test_warm_start_continues_training_the_same_networks():

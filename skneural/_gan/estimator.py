@@ -8,6 +8,7 @@ import torch
 
 from .._core.base import BaseNeuralEstimator
 from .._core.device import resolve_device, seeded, torch_threads
+from .._core.engine import epochs_for_steps
 from .._core.networks import ACTIVATIONS, NORMALIZATIONS
 from .._core.typing import ArrayLike, NDArray, RandomState
 from .._core.validation import (
@@ -24,7 +25,14 @@ from .conditions import check_labels, draw_codes, one_hot_conditions
 from .encoder import TabularEncoder, _is_dataframe, categorical_indices
 from .modules import Discriminator, GANModule, Generator
 from .sampling import generate_rows
-from .training import GENERATOR_LOSSES, make_critic, train_adversarial, train_critic
+from .training import (
+    GENERATOR_LOSSES,
+    batch_rows,
+    make_critic,
+    steps_per_epoch,
+    train_adversarial,
+    train_critic,
+)
 
 _ENGINE_KEPT = ("batch_size", "learning_rate_init", "max_iter", "random_state", "verbose",
                 "warm_start", "beta_1", "beta_2", "epsilon", "device", "n_threads")
@@ -106,7 +114,8 @@ class GANSampler(BaseNeuralEstimator):
 
     learning_rate : {"linear", "constant"}, default="linear"
         Step-size schedule of both optimizers: constant, or decaying linearly
-        to zero over ``max_iter`` epochs, which lets the game settle.
+        to zero over the fit's ``max_iter_`` epochs (``max_iter`` resolved),
+        which lets the game settle.
 
     learning_rate_init : float, default=1e-3
         Adam step size of the generator.
@@ -122,7 +131,7 @@ class GANSampler(BaseNeuralEstimator):
         with ``num_updates``: update ``t`` (from 0, counted per ``fit``)
         uses ``min(generator_averaging, (1 + t) / (10 + t))``, so the
         untrained initial weights keep no real share (1e-17 after 300
-        updates: the default 300 epochs on up to 256 rows) and, until ``t`` reaches about
+        updates; a default fit makes about 3,000) and, until ``t`` reaches about
         ``9 / (1 - generator_averaging)``, the average spans roughly the
         last tenth of the steps. A ``warm_start`` fit restarts the warm-up,
         as it restarts the step-size schedule.
@@ -150,13 +159,23 @@ class GANSampler(BaseNeuralEstimator):
         ``"standard"`` feeds the standardized values as they are.
 
     batch_size : int, default=256
-        Rows per mini-batch (rounded up to a multiple of ``pac``, and to at
-        least 2 with ``generator_normalization="batch"``, which cannot
-        normalize a single row).
+        Rows per mini-batch, at most ``n_samples``, rounded up to a multiple
+        of ``pac`` (and to at least 2 with ``generator_normalization="batch"``,
+        which cannot normalize a single row). The rows used are recorded in
+        ``batch_size_``.
 
-    max_iter : int, default=300
-        Number of epochs; one epoch is ``ceil(n_samples / batch_size)``
-        generator updates.
+    max_iter : int or "auto", default="auto"
+        Training budget. An int is a number of epochs; one epoch is
+        ``ceil(n_samples / batch_size_)`` generator updates. ``"auto"``
+        counts the budget in generator updates instead, so that a small and
+        a large table get the same training: the epochs that make about
+        ``_AUTO_STEPS = 3000`` updates,
+        ``ceil(3000 / ceil(n_samples / batch_size_))``, bounded to
+        ``[_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS] = [1, 3000]`` (300 epochs at
+        2,500 rows, 38 at 20,000, 3,000 on up to 256 rows with the default
+        batch size). The resolved number of epochs is recorded in
+        ``max_iter_``; each ``fit`` (a ``warm_start`` one too) resolves it
+        for its own rows.
 
     beta_1 : float, default=0.5
         Adam's first-moment decay (0.5 is the usual GAN choice).
@@ -190,7 +209,15 @@ class GANSampler(BaseNeuralEstimator):
         mean loss of each epoch.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run in the last ``fit`` (``max_iter_`` unless the
+        losses became non-finite).
+
+    max_iter_ : int
+        Epochs of the last ``fit``: ``max_iter``, with ``"auto"`` resolved.
+
+    batch_size_ : int
+        Rows per mini-batch in the last ``fit`` (``batch_size`` capped and
+        rounded as described there).
 
     classes_ : ndarray or None
         Class labels of a conditional fit, ``None`` otherwise.
@@ -233,6 +260,7 @@ class GANSampler(BaseNeuralEstimator):
     _parameter_constraints: dict = {
         **{k: BaseNeuralEstimator._parameter_constraints[k] for k in _ENGINE_KEPT},
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "generator_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "discriminator_hidden_layer_sizes": ["array-like",
                                              Interval(Integral, 1, None, closed="left")],
@@ -266,7 +294,7 @@ class GANSampler(BaseNeuralEstimator):
                  discriminator_learning_rate=None, generator_averaging=0.999,
                  rejection_sampling=True, categorical_features="auto",
                  numeric_encoding="mode_specific", batch_size=256,
-                 max_iter=300, beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
+                 max_iter="auto", beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
                  verbose=False, warm_start=False, device="cpu", n_threads=None):
         self.generator_hidden_layer_sizes = generator_hidden_layer_sizes
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
@@ -317,6 +345,21 @@ class GANSampler(BaseNeuralEstimator):
         return X, categorical, frame
 
     # ------------------------------------------------------------------ fit
+    #: ``max_iter="auto"``: about this many generator updates (optimizer steps) per fit
+    _AUTO_STEPS = 3000
+    #: bounds on the epochs ``max_iter="auto"`` resolves to
+    _AUTO_MIN_EPOCHS = 1
+    _AUTO_MAX_EPOCHS = 3000
+
+    def _resolve_budget(self, n_samples):
+        """``(batch_size_, max_iter_)``: rows per batch and epochs of a fit on ``n_samples`` rows."""
+        batch = batch_rows(self.batch_size, n_samples, self.pac,
+                           self.generator_normalization == "batch")
+        if self.max_iter != "auto":
+            return batch, int(self.max_iter)
+        return batch, epochs_for_steps(self._AUTO_STEPS, steps_per_epoch(n_samples, batch),
+                                       self._AUTO_MIN_EPOCHS, self._AUTO_MAX_EPOCHS)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> "GANSampler":
         """Train the generator and discriminator on the rows of ``X``.
@@ -366,6 +409,7 @@ class GANSampler(BaseNeuralEstimator):
                 self._module_args = (self._encoder.n_encoded,)
                 self.module_ = self._build_module(*self._module_args)
                 self.module_.to(device=device, dtype=self._dtype)
+            self.batch_size_, self.max_iter_ = self._resolve_budget(X.shape[0])
             self.n_iter_ = 0
             self.loss_curve_ = {"discriminator": [], "generator": []}
             data = torch.as_tensor(self._encoder.encode(X, np.float64), dtype=self._dtype,
@@ -378,7 +422,7 @@ class GANSampler(BaseNeuralEstimator):
             if self.rejection_sampling:
                 # a quarter of the generator's steps: the critic only has to
                 # calibrate against the final, fixed generator
-                steps = max(1, self.n_iter_ * -(-X.shape[0] // self.batch_size) // 4)
+                steps = max(1, self.n_iter_ * steps_per_epoch(X.shape[0], self.batch_size_) // 4)
                 train_critic(self, self.module_, data, cond, steps)
         return self
 

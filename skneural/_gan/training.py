@@ -79,13 +79,30 @@ def _adam(params, lr, est):
     return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon)
 
 
+def batch_rows(batch_size, n, pac, batch_norm):
+    """Rows per training batch: ``batch_size`` capped at ``n``, rounded up to a multiple of ``pac``.
+
+    A batch-normalized generator gets at least 2 rows (batch norm cannot
+    normalize a single row in training).
+    """
+    batch = pac * max(1, math.ceil(min(batch_size, n) / pac))
+    return max(batch, 2) if batch_norm else batch
+
+
+def steps_per_epoch(n, batch):
+    """Generator updates per epoch: ``ceil(n / batch)``."""
+    return max(1, math.ceil(n / batch))
+
+
 def train_adversarial(est, module, data, cond):
-    """Train ``module.generator`` against ``module.discriminator`` for ``est.max_iter`` epochs.
+    """Train ``module.generator`` against ``module.discriminator`` for ``est.max_iter_`` epochs.
 
     Parameters
     ----------
     est : GANSampler
-        Hyper-parameters; ``loss_curve_`` and ``n_iter_`` are updated in place.
+        Hyper-parameters; the resolved ``max_iter_`` (epochs) and
+        ``batch_size_`` (rows per batch) are read, ``loss_curve_`` and
+        ``n_iter_`` updated in place.
     module : GANModule
     data : tensor of shape (n_samples, n_encoded)
         Encoded real rows on the training device.
@@ -98,14 +115,12 @@ def train_adversarial(est, module, data, cond):
     opt_d = _adam(D.parameters(), lr_d, est)
     generator_loss = GENERATOR_LOSSES[est.loss]
     n, device = data.shape[0], data.device
-    batch = est.pac * max(1, math.ceil(min(est.batch_size, n) / est.pac))
-    if est.generator_normalization == "batch":
-        batch = max(batch, 2)  # batch norm cannot normalize a single row in training
-    steps_per_epoch = max(1, math.ceil(n / batch))
-    total_steps = est.max_iter * steps_per_epoch
+    batch, epochs = est.batch_size_, est.max_iter_
+    n_steps = steps_per_epoch(n, batch)
+    total_steps = epochs * n_steps  # the step-size schedule and the noise run over these
     decay = est.generator_averaging
     n_averaged = 0  # updates of the generator average in this fit (its warm-up restarts)
-    progress = Progress(est.verbose, est.max_iter, "GANSampler")
+    progress = Progress(est.verbose, epochs, "GANSampler")
 
     def real_batch():
         idx = torch.randint(n, (batch,), device=device)
@@ -119,13 +134,13 @@ def train_adversarial(est, module, data, cond):
         return x if std == 0 else x + std * torch.randn_like(x)
 
     try:
-        for epoch in range(est.max_iter):
+        for epoch in range(epochs):
             G.train()
             D.train()
             last_good = _snapshot(module)
             sum_d = sum_g = 0.0
-            for step in range(steps_per_epoch):
-                progress_frac = (epoch * steps_per_epoch + step) / total_steps
+            for step in range(n_steps):
+                progress_frac = (epoch * n_steps + step) / total_steps
                 if est.learning_rate == "linear":
                     for opt, lr in ((opt_g, est.learning_rate_init), (opt_d, lr_d)):
                         for group in opt.param_groups:
@@ -161,7 +176,7 @@ def train_adversarial(est, module, data, cond):
                 sum_d += float(loss_d.detach())
                 sum_g += float(loss_g.detach())
 
-            epoch_d, epoch_g = sum_d / steps_per_epoch, sum_g / steps_per_epoch
+            epoch_d, epoch_g = sum_d / n_steps, sum_g / n_steps
             if not (np.isfinite(epoch_d) and np.isfinite(epoch_g)) or not _all_finite(module):
                 module.load_state_dict(last_good)
                 warnings.warn(
@@ -202,7 +217,7 @@ def train_critic(est, module, data, cond, n_steps):
     opt = _adam(critic.parameters(), est.discriminator_learning_rate or est.learning_rate_init,
                 est)
     n = data.shape[0]
-    batch = min(est.batch_size, n)
+    batch = min(est.batch_size_, n)
     for _ in range(n_steps):
         idx = torch.randint(n, (batch,), device=data.device)
         c = None if cond is None else cond[idx]
