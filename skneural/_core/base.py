@@ -263,20 +263,26 @@ class BaseNeuralEstimator(BaseEstimator):
         if self.solver != "auto":
             return self.solver
         stochastic = (incremental or self.early_stopping or n_samples > self._AUTO_LBFGS_MAX_ROWS
-                      or self._random_techniques() or getattr(self, "penalty_start_epoch", 0) > 0)
+                      or self._random_techniques() or self._counts_epochs())
         return "adam" if stochastic else "lbfgs"
+
+    def _counts_epochs(self):
+        """Whether a parameter is set that counts epochs (``penalty_start_epoch``)."""
+        return getattr(self, "penalty_start_epoch", 0) > 0
 
     def _check_deterministic_objective(self):
         """L-BFGS's line search compares losses at nearby points: refuse random objectives."""
         if self.solver_ != "lbfgs":
             return
-        for name in self._random_techniques():
+        random = self._random_techniques()
+        if random:
+            name = random[0]
             raise ValueError(
                 f"{name}={getattr(self, name)!r} draws random numbers in every step, but "
                 "solver='lbfgs' needs a deterministic objective for its line search. "
                 f"Use a stochastic solver (e.g. solver='adam') or set {name}=0."
             )
-        if getattr(self, "penalty_start_epoch", 0) > 0:
+        if self._counts_epochs():
             raise ValueError(
                 f"penalty_start_epoch={self.penalty_start_epoch} counts epochs, which "
                 "solver='lbfgs' does not have; use a stochastic solver or "

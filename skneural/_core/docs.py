@@ -12,7 +12,8 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
         The optimizer. ``"auto"`` is ``"lbfgs"`` for fits of at most 10,000
         rows whose objective is deterministic (no random technique below, no
         ``early_stopping``, not ``partial_fit``) and ``"adam"`` otherwise; the
-        solver used is recorded in ``solver_``. ``"sgd"`` uses ``momentum`` and ``nesterovs_momentum``;
+        solver used is recorded in ``solver_``. ``"sgd"`` uses ``momentum``
+        and ``nesterovs_momentum``;
         ``"adam"``/``"adamw"`` use ``beta_1``, ``beta_2``, ``epsilon``;
         ``"rmsprop"`` uses ``beta_2`` as its smoothing constant and
         ``momentum`` as its momentum; ``"adagrad"`` uses ``epsilon``;
