@@ -18,9 +18,10 @@ FAST = dict(max_iter=3, n_threads=1, random_state=0)
 SMALL = {
     MLPClassifier: dict(hidden_layer_sizes=(8,)),
     MLPRegressor: dict(hidden_layer_sizes=(8,)),
-    MixtureDensityRegressor: dict(n_components=2, hidden_layer_sizes=(8,)),
+    # the MDN's default solver="auto" is lbfgs on small data: these tests step with adam
+    MixtureDensityRegressor: dict(n_components=2, hidden_layer_sizes=(8,), solver="adam"),
     ConvNetClassifier: dict(filters=(4,), hidden_layer_sizes=(8,)),
-    LSTMSequenceClassifier: dict(hidden_size=4),
+    LSTMSequenceClassifier: dict(hidden_size=4, conv_channels=(4,)),  # LSTM-FCN, small
     GANSampler: dict(generator_hidden_layer_sizes=(8,), discriminator_hidden_layer_sizes=(8,),
                      latent_dim=2, batch_size=16),
 }

@@ -64,7 +64,7 @@ ENGINE = {
     "solver": [Case(v, on=(STOCHASTIC,))
                for v in ("sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs")]
               + [Case(OneOf(("auto", "lbfgs")), on=(STOCHASTIC,))],  # "auto": lbfgs on 40 rows
-    "alpha": [Case(1.0)],
+    "alpha": [Case(OneOf((1.0, 0.01)))],
     "batch_size": [Case(7, on=(STOCHASTIC,))],
     "learning_rate": [Case(OneOf(("cosine", "constant")), on=(STOCHASTIC,)),
                       Case("invscaling", SGD, on=(STOCHASTIC,)),
@@ -123,6 +123,8 @@ DENSE = {
 
 COMMON = {**ENGINE, **REGULARIZATION}
 
+DETERMINISTIC_CONVNET = {"dropout": 0.0, "shift": 0, "rotation": 0.0, "scale": 0.0}
+
 SPECIFIC = {
     "MLPClassifier": DENSE,
     "MLPRegressor": {**DENSE, "loss": [Case("poisson")], "scale_target": [Case(False)]},
@@ -132,11 +134,18 @@ SPECIFIC = {
         "n_estimators": [Case(2)], "scale_target": [Case(False)],
     },
     "ConvNetClassifier": {
+        # the defaults' dropout and augmentation make lbfgs refuse and "auto" pick adam
+        "solver": [case for case in ENGINE["solver"] if case.value not in ("lbfgs", ("auto", "lbfgs"))]
+        + [Case("lbfgs", on=(STOCHASTIC,), expect="raises")]
+        + [Case(v, DETERMINISTIC_CONVNET, on=(STOCHASTIC,)) for v in ("lbfgs", "auto")],
+        # with dropout and augmentation the short fit's loss rises and stops at any tol
+        "tol": [Case(10.0, {"n_iter_no_change": 1, "max_iter": 6, **DETERMINISTIC_CONVNET},
+                     on=(STOCHASTIC,)), Case(10.0, on=(LBFGS,))],
         "filters": [Case((3,))], "kernel_size": [Case(2)], "dilation": [Case(2)],
-        "residual": [Case(True)], "normalization": [Case("batch")],
+        "residual": [Case(True)], "normalization": [Case(OneOf(("batch", None)))],
         "pooling": [Case("avg")], "spatial_dropout": random_technique(0.3),
         "global_pooling": [Case(True)], "hidden_layer_sizes": [Case((4,))],
-        "dropout": random_technique(0.3), "activation": [Case("tanh")],
+        "dropout": random_technique(OneOf((0.3, 0.1))), "activation": [Case("tanh")],
         "init": [Case("normal")], "input_shape": [Case((16,))], "spatial_dims": [Case(1)],
         "shift": random_technique(1), "rotation": random_technique(30.0),
         "scale": random_technique(0.2), "horizontal_flip": random_technique(True),
@@ -217,6 +226,8 @@ SMALL = {  # the network each estimator's fits use here
 }
 ESTIMATORS = {name: (getattr(skneural, name), small) for name, small in SMALL.items()}
 FAST = dict(max_iter=3, n_threads=1, random_state=0)
+#: parameters whose defaults may draw random numbers every step (ConvNet's dropout, augmentation)
+RANDOM_DEFAULTS = ("dropout", "shift", "rotation", "scale")
 
 
 def families(name):
@@ -253,6 +264,9 @@ def make(name, family, context, **params):
     cls, small = ESTIMATORS[name]
     base = {**small, **FAST}
     if family == LBFGS:
+        # lbfgs refuses random objectives: defaults that draw random numbers are turned off
+        defaults = cls().get_params()
+        base.update({name: 0 for name in RANDOM_DEFAULTS if defaults.get(name) not in (None, 0)})
         base["solver"] = "lbfgs"
     elif cls().get_params().get("solver") == "auto":  # the stochastic family steps with adam
         base["solver"] = "adam"

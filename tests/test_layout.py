@@ -42,6 +42,10 @@ def test_pickle_written_before_the_move_loads_and_predicts_the_same(name):
     assert type(loaded) is getattr(skneural, name.removesuffix("Frame"))
     assert_matches_saved(loaded, name)
     if hasattr(loaded, "partial_fit"):  # the optimizer's state came along too
+        if name.startswith("LSTM") and loaded.batch_size == "auto":
+            # issue 19 changed the LSTM's "auto" batch rule to FCN's; this pickle resumed
+            # with the old min(200, n)
+            loaded.set_params(batch_size=min(200, len(saved_inputs(name)[1])))
         loaded.partial_fit(*saved_inputs(name))
         assert_matches_saved(loaded, name, prefix="resumed_")
 

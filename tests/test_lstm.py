@@ -16,7 +16,15 @@ def _ragged(n=40, n_features=2, seed=0, low=3, high=12):
     return X, y
 
 
-FAST = {"hidden_size": 6, "max_iter": 5, "n_threads": 1, "random_state": 0}
+# a plain LSTM read at its last state (the tests that need conv blocks or another summary
+# say so); the defaults' LSTM-FCN is tested in test_defaults_* below
+FAST = {"hidden_size": 6, "conv_channels": None, "summary": "last", "max_iter": 5,
+        "n_threads": 1, "random_state": 0}
+
+
+def lstm(**params):
+    """An ``LSTMSequenceClassifier`` of ``FAST`` with ``params`` on top."""
+    return LSTMSequenceClassifier(**{**FAST, **params})
 
 
 @pytest.mark.parametrize("params", [
@@ -31,7 +39,7 @@ FAST = {"hidden_size": 6, "max_iter": 5, "n_threads": 1, "random_state": 0}
 ])
 def test_padding_is_invisible(params):
     X, y = _ragged()
-    clf = LSTMSequenceClassifier(**FAST, **params).fit(X, y)
+    clf = lstm(**params).fit(X, y)
     batch = clf.predict_proba(X)
     longest = int(np.argmax([len(x) for x in X]))
     for i in range(8):
@@ -45,16 +53,16 @@ def test_equal_length_layouts_agree():
     rng = np.random.RandomState(1)
     X3 = rng.randn(30, 7, 2)
     y = (X3[:, :, 1].mean(axis=1) > 0).astype(int)
-    ref = LSTMSequenceClassifier(**FAST).fit(X3, y).predict_proba(X3)
-    as_list = LSTMSequenceClassifier(**FAST).fit(list(X3), y).predict_proba(list(X3))
-    flat = LSTMSequenceClassifier(**FAST, input_shape=(7, 2)).fit(X3.reshape(30, 14), y)
+    ref = lstm().fit(X3, y).predict_proba(X3)
+    as_list = lstm().fit(list(X3), y).predict_proba(list(X3))
+    flat = lstm(input_shape=(7, 2)).fit(X3.reshape(30, 14), y)
     np.testing.assert_array_equal(as_list, ref)
     np.testing.assert_allclose(flat.predict_proba(X3.reshape(30, 14)), ref, rtol=1e-12)
     assert flat.n_features_in_ == 14 and flat.n_channels_ == 2 and flat.n_timesteps_ == 7
     # 2-D rows without input_shape are univariate sequences, the same as (n, T, 1)
     X2 = X3[:, :, 0]
-    uni = LSTMSequenceClassifier(**FAST).fit(X2, y)
-    np.testing.assert_allclose(uni.predict_proba(X2), LSTMSequenceClassifier(**FAST).fit(
+    uni = lstm().fit(X2, y)
+    np.testing.assert_allclose(uni.predict_proba(X2), lstm().fit(
         X2[:, :, None], y).predict_proba(X2[:, :, None]), rtol=1e-12)
     assert uni.n_features_in_ == 7 and uni.n_channels_ == 1
 
@@ -76,7 +84,7 @@ def _lstm_oracle(lstm, x):
 
 def test_last_state_matches_textbook_lstm_and_standardization():
     X, y = _ragged(n=20, seed=3)
-    clf = LSTMSequenceClassifier(**FAST).fit(X, y)
+    clf = lstm().fit(X, y)
     steps = np.concatenate(X)
     mean, std = steps.mean(axis=0), steps.std(axis=0)
     np.testing.assert_allclose(clf._x_mean, mean, rtol=1e-12)
@@ -93,8 +101,8 @@ def test_standardize_makes_fit_invariant_to_feature_scale():
     X, y = _ragged(n=30, seed=4)
     scaled = [x * np.array([100.0, 0.01]) + np.array([5.0, -3.0]) for x in X]
     for standardize, same in [("feature", True), ("timestep", True), (None, False)]:
-        a = LSTMSequenceClassifier(**FAST, standardize=standardize).fit(X, y).predict_proba(X)
-        b = LSTMSequenceClassifier(**FAST, standardize=standardize).fit(scaled, y)
+        a = lstm(standardize=standardize).fit(X, y).predict_proba(X)
+        b = lstm(standardize=standardize).fit(scaled, y)
         close = np.allclose(a, b.predict_proba(scaled), rtol=1e-6, atol=1e-9)
         assert close == same, standardize
 
@@ -159,8 +167,10 @@ def test_deep_and_bidirectional_variants_learn(params):
     X = rng.randn(160, 8, 1)
     y = (X[:, 0, 0] > 0).astype(int)
     X[:, 0, 0] += np.where(y == 1, 1.0, -1.0)
-    clf = LSTMSequenceClassifier(hidden_size=8, max_iter=60, learning_rate_init=0.02,
-                                 n_threads=1, random_state=0, **params)
+    clf = LSTMSequenceClassifier(**{"hidden_size": 8, "conv_channels": None, "summary": "last",
+                                    "batch_size": 120, "learning_rate": "constant",
+                                    "max_iter": 60, "learning_rate_init": 0.02, "n_threads": 1,
+                                    "random_state": 0, **params})
     clf.fit(X[:120], y[:120])
     net = clf.module_
     assert len(net.lstms) == params.get("num_layers", 1)
@@ -173,8 +183,8 @@ def test_string_labels_reproducibility_and_pickle():
     import pickle
 
     X, y = _ragged(n=30, seed=5)
-    a = LSTMSequenceClassifier(**FAST, conv_channels=(3,)).fit(X, y)
-    b = LSTMSequenceClassifier(**FAST, conv_channels=(3,)).fit(X, y)
+    a = lstm(conv_channels=(3,)).fit(X, y)
+    b = lstm(conv_channels=(3,)).fit(X, y)
     assert set(a.predict(X)) <= {"neg", "pos"}
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     c = pickle.loads(pickle.dumps(a))
@@ -191,25 +201,25 @@ def test_string_labels_reproducibility_and_pickle():
 ])
 def test_bad_sequences_raise(X, match):
     with pytest.raises(ValueError, match=match):
-        LSTMSequenceClassifier(**FAST).fit(X, [0, 1])
+        lstm().fit(X, [0, 1])
 
 
 def test_bad_shapes_and_parameters_raise():
     X, y = _ragged(n=10)
-    clf = LSTMSequenceClassifier(**FAST).fit(X, y)
+    clf = lstm().fit(X, y)
     with pytest.raises(ValueError, match="3 features per time step"):
         clf.predict([np.ones((4, 3))])
     with pytest.raises(ValueError, match="input_shape"):
-        LSTMSequenceClassifier(**FAST, input_shape=(3, 3)).fit(np.ones((4, 10)), [0, 1, 0, 1])
+        lstm(input_shape=(3, 3)).fit(np.ones((4, 10)), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="input_shape"):
-        LSTMSequenceClassifier(**FAST, input_shape=(3, 0)).fit(np.ones((4, 10)), [0, 1, 0, 1])
+        lstm(input_shape=(3, 0)).fit(np.ones((4, 10)), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="conv_kernel_sizes"):
-        LSTMSequenceClassifier(**FAST, conv_channels=(2, 2), conv_kernel_sizes=(3,)).fit(X, y)
+        lstm(conv_channels=(2, 2), conv_kernel_sizes=(3,)).fit(X, y)
 
 
 def test_conv_batch_norm_statistics_come_from_the_final_weights():
     X, y = _ragged(n=30, seed=6)
-    clf = LSTMSequenceClassifier(**FAST, conv_channels=(4,), conv_kernel_sizes=3).fit(X, y)
+    clf = lstm(conv_channels=(4,), conv_kernel_sizes=3).fit(X, y)
     x, lengths = clf._inputs(clf._validate_X(X, reset=False), "cpu")
     conv, norm = clf.module_.conv.convs[0], clf.module_.conv.norms[0]
     with torch.no_grad():
@@ -221,7 +231,7 @@ def test_conv_batch_norm_statistics_come_from_the_final_weights():
 
 def test_squeeze_excite_gates_match_their_formula():
     X, y = _ragged(n=30, seed=7)
-    clf = LSTMSequenceClassifier(**FAST, conv_channels=(4, 6, 5), squeeze_excite=2).fit(X, y)
+    clf = lstm(conv_channels=(4, 6, 5), squeeze_excite=2).fit(X, y)
     conv = clf.module_.conv
     assert [se.squeeze.out_features for se in conv.excites] == [2, 3]  # none after the last block
     se = conv.excites[1]
@@ -236,11 +246,11 @@ def test_squeeze_excite_gates_match_their_formula():
         gates = 1.0 / (1.0 + np.exp(-(W2 @ np.maximum(W1 @ m + b1, 0.0) + b2)))
         expected = h[b].numpy() * gates[:, None]
         np.testing.assert_allclose(se(h, mask)[b].detach().numpy(), expected, rtol=1e-12)
-    plain = LSTMSequenceClassifier(**FAST, conv_channels=(4, 6, 5)).fit(X, y)
+    plain = lstm(conv_channels=(4, 6, 5)).fit(X, y)
     assert len(plain.module_.conv.excites) == 0
     assert not np.allclose(plain.predict_proba(X), clf.predict_proba(X))
     with pytest.raises(ValueError, match="squeeze_excite"):
-        LSTMSequenceClassifier(**FAST, conv_channels=(4,), squeeze_excite=0).fit(X, y)
+        lstm(conv_channels=(4,), squeeze_excite=0).fit(X, y)
 
 
 def test_sequence_lists_pass_through_sklearn_composites():
@@ -251,8 +261,8 @@ def test_sequence_lists_pass_through_sklearn_composites():
 
     X, y = _ragged(n=36, seed=3)
     folds = list(StratifiedKFold(3).split(np.zeros(len(y)), y))
-    scores = cross_val_score(LSTMSequenceClassifier(**FAST), X, y, cv=folds)
-    by_hand = [LSTMSequenceClassifier(**FAST).fit([X[i] for i in tr], y[tr])
+    scores = cross_val_score(lstm(), X, y, cv=folds)
+    by_hand = [lstm().fit([X[i] for i in tr], y[tr])
                .score([X[i] for i in te], y[te]) for tr, te in folds]
     np.testing.assert_array_equal(scores, by_hand)
 
@@ -263,3 +273,41 @@ def test_sequence_lists_pass_through_sklearn_composites():
     np.testing.assert_array_equal(vote.predict_proba(X), mean)
     assert not np.array_equal(members[0].predict_proba(X), members[1].predict_proba(X))
     assert list(vote.classes_) == ["neg", "pos"]
+
+
+# ---------------------------------------------------------------- defaults
+@pytest.mark.parametrize("channels, kernels", [
+    ((128, 256, 128), [8, 5, 3]), ((4,), [8]), ((4, 5), [8, 3]), ((4, 5, 6, 7), [8, 5, 5, 3])])
+def test_default_is_lstm_fcn_with_fcns_kernels(channels, kernels):
+    X, y = _ragged(n=30, seed=1)
+    params = {} if channels == (128, 256, 128) else {"conv_channels": channels}
+    clf = LSTMSequenceClassifier(max_iter=1, n_threads=1, random_state=0, **params).fit(X, y)
+    conv = clf.module_.conv
+    assert [c.out_channels for c in conv.convs] == list(channels)
+    assert [c.kernel_size[0] for c in conv.convs] == kernels
+    assert clf.module_.lstms[0].hidden_size == 32 and clf.module_.summary == "max"
+
+
+@pytest.mark.parametrize("n, batch", [(20, 2), (67, 6), (270, 16), (1000, 16)])
+def test_default_budget_is_fcns_batches_for_1500_steps(n, batch):
+    X, y = _ragged(n=n, seed=2, low=3, high=5)
+    clf = LSTMSequenceClassifier(hidden_size=2, conv_channels=(2,), n_threads=1,
+                                 random_state=0)
+    clf._AUTO_STEPS = 40  # the rule, on a budget a test can afford
+    clf.fit(X, y)
+    n_batches = -(-n // batch)
+    assert clf.batch_size_ == batch
+    assert clf.max_iter_ == max(10, -(-40 // n_batches)) == clf.n_iter_
+    assert clf.learning_rate == "cosine" and clf._optimizer.param_groups[0]["lr"] < 1e-12
+
+
+def test_defaults_carry_a_label_from_the_first_step():
+    # the label sits at the start of noisy 8-step sequences; the defaults' 1,500 steps
+    # (150 epochs of 10 batches) must find it on held-out sequences
+    rng = np.random.RandomState(0)
+    X = rng.randn(160, 8, 1)
+    y = (X[:, 0, 0] > 0).astype(int)
+    X[:, 0, 0] += np.where(y == 1, 1.0, -1.0)
+    clf = LSTMSequenceClassifier(n_threads=1, random_state=0).fit(X[:120], y[:120])
+    assert clf.n_iter_ == clf.max_iter_ == 150
+    assert clf.score(X[120:], y[120:]) >= 0.95

@@ -27,7 +27,9 @@ from skneural._mdn.density import (
 )
 
 torch.set_num_threads(1)
-FAST = {"hidden_layer_sizes": (16,), "max_iter": 60, "random_state": 0}
+# Adam with sklearn's L2 strength, as these tests were written (the defaults are below)
+FAST = {"hidden_layer_sizes": (16,), "solver": "adam", "alpha": 0.0001, "max_iter": 60,
+        "random_state": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -367,3 +369,41 @@ def test_n_estimators_with_lbfgs_and_early_stopping():
     assert_restored_the_best_epoch(es, record)  # both members' weights, of the same epoch
     with pytest.raises(ValueError, match="n_estimators"):
         MixtureDensityRegressor(n_estimators=0).fit(X, y)
+
+
+# ---------------------------------------------------------------- defaults
+def test_defaults_fit_lbfgs_and_beat_the_previous_adam_defaults():
+    X, y = inverse_problem(500, seed=1)
+    X_test, y_test = inverse_problem(2000, seed=2)
+    scaler = StandardScaler().fit(X)
+    X, X_test = scaler.transform(X), scaler.transform(X_test)
+    mdn = MixtureDensityRegressor(random_state=0, n_threads=1).fit(X, y)
+    assert mdn.solver_ == "lbfgs" and mdn.max_iter_ == 2000 and mdn.alpha == 1.0
+    before = MixtureDensityRegressor(solver="adam", alpha=0.0001, max_iter=200,
+                                     n_iter_no_change=10, random_state=0, n_threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        before.fit(X, y)
+    # the Bayes-optimal NLL: p(y | x) = N(x | f(y), 1) U(y) / p(x), p(x) by the trapezoid rule
+    x, grid = scaler.inverse_transform(X_test)[:, 0], np.linspace(-10.5, 10.5, 4001)
+    f = 7 * np.sin(0.75 * grid) + 0.5 * grid
+    log_px = np.log(np.trapezoid(np.exp(-0.5 * (x[:, None] - f) ** 2), grid, axis=1))
+    bayes = np.mean(0.5 * (x - 7 * np.sin(0.75 * y_test) - 0.5 * y_test) ** 2 + log_px)
+    gap = -mdn.log_likelihood(X_test, y_test).mean() - bayes
+    gap_before = -before.log_likelihood(X_test, y_test).mean() - bayes
+    assert 0 < gap < gap_before - 0.05
+    # larger data, early stopping or a random regularizer switch "auto" to Adam
+    assert MixtureDensityRegressor(early_stopping=True, max_iter=2, random_state=0).fit(
+        X, y).solver_ == "adam"
+
+
+def test_partial_fit_continues_an_lbfgs_default_fit_with_adam():
+    X, y = inverse_problem(100)
+    mdn = MixtureDensityRegressor(max_iter=5, random_state=0, n_threads=1).fit(X, y)
+    assert mdn.solver_ == "lbfgs" and not hasattr(mdn, "loss_curve_")
+    fitted_iters = mdn.n_iter_
+    before = mdn.log_likelihood(X, y)
+    mdn.partial_fit(X, y)
+    assert mdn.solver_ == "adam" and len(mdn.loss_curve_) == 1
+    assert mdn.n_iter_ == fitted_iters + 1
+    assert not np.allclose(mdn.log_likelihood(X, y), before)

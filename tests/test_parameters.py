@@ -176,7 +176,7 @@ def test_lbfgs_refuses_the_lstm_and_convnet_dropouts():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(30, 16)), rng.randint(0, 2, 30)
     with pytest.raises(ValueError, match="spatial_dropout"):
-        ConvNetClassifier(input_shape=(4, 4), filters=(2,), spatial_dropout=0.2,
+        ConvNetClassifier(input_shape=(4, 4), filters=(2,), spatial_dropout=0.2, dropout=0.0,
                           solver="lbfgs").fit(X, y)
     with pytest.raises(ValueError, match="dropout"):
         LSTMSequenceClassifier(hidden_size=4, dropout=0.2, solver="lbfgs").fit(

@@ -226,6 +226,13 @@ class BaseNeuralEstimator(BaseEstimator):
                 self.module_ = module.to(device=device, dtype=self._dtype)
                 self._optimizer = None
                 self._reset_history()
+            elif self.solver_ != "lbfgs" and not hasattr(self, "loss_curve_"):
+                # solver="auto": a partial_fit (adam) continues a fit that lbfgs made;
+                # the stochastic history starts here, the epoch count goes on
+                n_iter, t = self.n_iter_, self.t_
+                self._optimizer = None
+                self._reset_history()
+                self.n_iter_, self.t_ = n_iter, t
             self._check_mc_dropout()
             train, val, rows = self._split(X, y, sample_weight, split, device)
             if self.solver_ == "lbfgs":

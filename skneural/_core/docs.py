@@ -45,7 +45,9 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
         ``solver="sgd"`` as in sklearn. ``"cosine"`` applies to every
         stochastic solver: the step size falls from ``learning_rate_init`` to
         0 along a half cosine over the ``max_iter_`` epochs of each ``fit``
-        (over the epochs of all ``partial_fit`` calls).
+        (over the epochs of all ``partial_fit`` calls). A fit that runs the
+        whole cosine has annealed to a step size of 0, so it ends without the
+        ``ConvergenceWarning`` a constant step size gives at ``max_iter_``.
 
     learning_rate_init : float, default=DEFAULT
         Initial step size of the stochastic solvers.

@@ -335,7 +335,9 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     break
                 est._no_improvement_count = 0
 
-            if not incremental and est.n_iter_ == est.max_iter_:
+            # a cosine schedule ends at a step size of 0: the fit is complete, not cut short
+            if (not incremental and est.n_iter_ == est.max_iter_
+                    and est.learning_rate != "cosine"):
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({est.max_iter_}) "
                     "reached and the optimization hasn't converged yet.",
