@@ -308,6 +308,7 @@ def test_defaults_carry_a_label_from_the_first_step():
     X = rng.randn(160, 8, 1)
     y = (X[:, 0, 0] > 0).astype(int)
     X[:, 0, 0] += np.where(y == 1, 1.0, -1.0)
+    X = X.astype(np.float32)  # torch's fast path
     clf = LSTMSequenceClassifier(n_threads=1, random_state=0).fit(X[:120], y[:120])
     assert clf.n_iter_ == clf.max_iter_ == 150
     assert clf.score(X[120:], y[120:]) >= 0.95
