@@ -123,7 +123,9 @@ DENSE = {
 
 COMMON = {**ENGINE, **REGULARIZATION}
 
-DETERMINISTIC_CONVNET = {"dropout": 0.0, "shift": 0, "rotation": 0.0, "scale": 0.0}
+#: parameters whose defaults may draw random numbers every step (ConvNet's dropout, augmentation)
+RANDOM_DEFAULTS = ("dropout", "shift", "rotation", "scale")
+DETERMINISTIC_CONVNET = dict.fromkeys(RANDOM_DEFAULTS, 0)
 
 SPECIFIC = {
     "MLPClassifier": DENSE,
@@ -226,8 +228,6 @@ SMALL = {  # the network each estimator's fits use here
 }
 ESTIMATORS = {name: (getattr(skneural, name), small) for name, small in SMALL.items()}
 FAST = dict(max_iter=3, n_threads=1, random_state=0)
-#: parameters whose defaults may draw random numbers every step (ConvNet's dropout, augmentation)
-RANDOM_DEFAULTS = ("dropout", "shift", "rotation", "scale")
 
 
 def families(name):
@@ -263,12 +263,12 @@ def dataset(name, flat=False):
 def make(name, family, context, **params):
     cls, small = ESTIMATORS[name]
     base = {**small, **FAST}
+    defaults = cls().get_params()
     if family == LBFGS:
         # lbfgs refuses random objectives: defaults that draw random numbers are turned off
-        defaults = cls().get_params()
-        base.update({name: 0 for name in RANDOM_DEFAULTS if defaults.get(name) not in (None, 0)})
+        base.update({p: 0 for p in RANDOM_DEFAULTS if defaults.get(p) not in (None, 0)})
         base["solver"] = "lbfgs"
-    elif cls().get_params().get("solver") == "auto":  # the stochastic family steps with adam
+    elif defaults.get("solver") == "auto":  # the stochastic family steps with adam
         base["solver"] = "adam"
     return cls(**{**base, **context, **params})
 

@@ -43,8 +43,9 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
 
     Each sequence goes through a stack of LSTM layers and a summary over its
     valid steps, joined by default by convolutional blocks (LSTM-FCN: an
-    LSTM beside a fully convolutional network), then a linear output layer: one sigmoid for binary problems, a
-    softmax for multiclass, independent sigmoids for multilabel. Sequences
+    LSTM beside a fully convolutional network), then a linear output layer:
+    one sigmoid for binary problems, a softmax for multiclass, independent
+    sigmoids for multilabel. Sequences
     of different lengths are padded and packed internally, so padding never
     changes a prediction.
 
