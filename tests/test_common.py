@@ -22,6 +22,7 @@ ESTIMATORS = [
     # after about 50 iterations (1 component, or the MLPs' lbfgs, stay equal at 200), so
     # the sample-weight checks get 20 iterations
     MixtureDensityRegressor(max_iter=20, random_state=0),
+    MixtureDensityRegressor(component="generalized_normal", max_iter=20, random_state=0),
     # dropout draws different masks for weighted and for repeated rows (sample-weight
     # checks); 50 epochs, as before the step budget, keep the dozens of tiny fits quick
     ConvNetClassifier(dropout=0.0, max_iter=50, random_state=0, n_threads=1),

@@ -131,7 +131,8 @@ SPECIFIC = {
     "MLPClassifier": DENSE,
     "MLPRegressor": {**DENSE, "loss": [Case("poisson")], "scale_target": [Case(False)]},
     "MixtureDensityRegressor": {
-        **DENSE, "n_components": [Case(3)], "covariance_type": [Case("spherical")],
+        **DENSE, "n_components": [Case(3)], "component": [Case("generalized_normal")],
+        "covariance_type": [Case("spherical")],
         "std_transform": [Case("softplus")], "min_std": [Case(0.1)],
         "n_estimators": [Case(2)], "scale_target": [Case(False)],
     },

@@ -350,7 +350,7 @@ def test_n_estimators_averages_independent_members():
         for member in members:
             params = split_raw(member(Z).double(), 2, 1, "diag", "exp", stack.min_std)
             target = torch.as_tensor((y[:10, None] - stack._y_mean) / stack._y_scale)
-            member_lp.append(mixture_log_prob(*params, target).numpy() - stack._log_jacobian)
+            member_lp.append(mixture_log_prob(target, *params).numpy() - stack._log_jacobian)
     expected = np.logaddexp.reduce(member_lp, axis=0) - np.log(3)
     np.testing.assert_allclose(stack.log_likelihood(X[:10], y[:10]), expected, rtol=1e-10)
     np.testing.assert_allclose(single.log_likelihood(X[:10], y[:10]), member_lp[0], rtol=1e-10)
@@ -407,3 +407,169 @@ def test_partial_fit_continues_an_lbfgs_default_fit_with_adam():
     assert mdn.solver_ == "adam" and len(mdn.loss_curve_) == 1
     assert mdn.n_iter_ == fitted_iters + 1
     assert not np.allclose(mdn.log_likelihood(X, y), before)
+
+
+# ------------------------------------------------- generalized normal components
+def gennorm_problem(covariance_type, seed, B=32, K=3, D=2):
+    """Raw outputs with shapes spread over [1, 16], and targets near and far."""
+    gen = torch.Generator().manual_seed(seed)
+    P = n_raw_outputs(K, D, covariance_type, "generalized_normal")
+    raw = torch.randn(B, P, generator=gen, dtype=torch.float64)
+    S = 1 if covariance_type == "spherical" else D
+    raw[:, -K * S:] = 4.0 * raw[:, -K * S:]                      # beta from ~1 to ~16
+    target = 2.0 * torch.randn(B, D, generator=gen, dtype=torch.float64)
+    return raw, target, K
+
+
+def oracle_gennorm_log_prob(raw, target, K, covariance_type, min_std):
+    """log p from scipy.stats.gennorm, from an independent split of ``raw``."""
+    raw, target = raw.detach().numpy(), target.numpy()
+    B, D = target.shape
+    S = 1 if covariance_type == "spherical" else D
+    logits = raw[:, :K]
+    log_w = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    loc = raw[:, K:K + K * D].reshape(B, K, D)
+    scale = np.exp(raw[:, K + K * D:K + K * D + K * S]).reshape(B, K, S) + min_std
+    a_beta = raw[:, K + K * D + K * S:].reshape(B, K, S)
+    beta = 1 + 15 / (1 + np.exp(-(a_beta - np.log(14.0))))
+    scale, beta = np.broadcast_to(scale, loc.shape), np.broadcast_to(beta, loc.shape)
+    log_comp = stats.gennorm.logpdf(target[:, None, :], beta, loc, scale).sum(-1)
+    return np.logaddexp.reduce(log_w + log_comp, axis=1)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("min_std", [0.0, 1e-3])
+def test_generalized_normal_log_prob_matches_scipy_and_gradcheck(covariance_type, min_std):
+    raw, target, K = gennorm_problem(covariance_type, seed=3)
+    params = split_raw(raw, K, 2, covariance_type, "exp", min_std, "generalized_normal")
+    assert len(params) == 4 and 1.0 <= float(params[3].min()) and float(params[3].max()) <= 16
+    ours = mixture_log_prob(target, *params).numpy()
+    np.testing.assert_allclose(ours, oracle_gennorm_log_prob(raw, target, K, covariance_type,
+                                                             min_std), rtol=1e-10)
+    # the gradient, shapes included, against central differences
+    kw = {"n_components": K, "covariance_type": covariance_type, "min_std": min_std,
+          "component": "generalized_normal"}
+    torch.autograd.gradcheck(lambda r: mixture_nll(r, target[:8], **kw),
+                             (raw[:8].clone().requires_grad_(True),))
+
+
+def test_generalized_normal_starts_as_the_gaussian_and_stays_finite():
+    # a_beta = 0 is beta = 2: a Gaussian with sigma = alpha / sqrt(2)
+    raw, target, _, K = random_problem(False, "diag", seed=4)
+    D = target.shape[1]
+    shaped = torch.cat([raw, torch.zeros(raw.shape[0], K * D, dtype=raw.dtype)], dim=1)
+    shift = raw.clone()
+    shift[:, K + K * D:] -= math.log(math.sqrt(2.0))         # sigma = alpha / sqrt(2)
+    gn = mixture_nll(shaped, target, n_components=K, covariance_type="diag",
+                     component="generalized_normal")
+    gauss = mixture_nll(shift, target, n_components=K, covariance_type="diag")
+    assert float(gn) == pytest.approx(float(gauss), rel=1e-12)
+    # a point hundreds of scales from a flat-topped float32 component: finite, no NaN gradient
+    far = torch.tensor([[0.0, 0.0, math.log(1e-3), 8.0]], requires_grad=True)
+    nll = mixture_nll(far, torch.tensor([[5.0]]), n_components=1, covariance_type="diag",
+                      component="generalized_normal")
+    nll.backward()
+    assert torch.isfinite(nll) and torch.isfinite(far.grad).all()
+
+
+GN_WEIGHTS = np.array([[0.3, 0.7]])
+GN_MEANS = np.array([[[-2.0], [1.0]]])
+GN_SCALES = np.array([[[0.5], [1.5]]])
+GN_SHAPES = np.array([[[1.3], [9.0]]])
+
+
+def gn_cdf(t):
+    return sum(w * stats.gennorm.cdf(t, b, m, s) for w, m, s, b in
+               zip(GN_WEIGHTS[0], GN_MEANS[0, :, 0], GN_SCALES[0, :, 0], GN_SHAPES[0, :, 0]))
+
+
+def gn_pdf(t):
+    return sum(w * stats.gennorm.pdf(t, b, m, s) for w, m, s, b in
+               zip(GN_WEIGHTS[0], GN_MEANS[0, :, 0], GN_SCALES[0, :, 0], GN_SHAPES[0, :, 0]))
+
+
+def test_generalized_normal_cdf_quantile_density_mode_against_scipy():
+    from skneural._mdn.density import mixture_cdf, mixture_log_density
+    grid = np.linspace(-12, 12, 24001)
+    cdf = mixture_cdf(grid[:, None], np.repeat(GN_WEIGHTS, grid.size, 0),
+                      np.repeat(GN_MEANS, grid.size, 0), np.repeat(GN_SCALES, grid.size, 0),
+                      np.repeat(GN_SHAPES, grid.size, 0))[:, 0]
+    np.testing.assert_allclose(cdf, gn_cdf(grid), atol=1e-12)
+    density = np.exp(mixture_log_density(grid[None, :, None], GN_WEIGHTS, GN_MEANS, GN_SCALES,
+                                         GN_SHAPES))[0]
+    np.testing.assert_allclose(density, gn_pdf(grid), rtol=1e-10)
+    assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-6)
+    for q in (0.01, 0.3, 0.5, 0.97):
+        t = mixture_quantile(q, GN_WEIGHTS, GN_MEANS, GN_SCALES, GN_SHAPES)[0, 0]
+        assert gn_cdf(t) == pytest.approx(q, abs=1e-10)
+    # the mode: on the flat top of the beta = 9 component (any point of its plateau
+    # within the grid's resolution of the density's maximum)
+    mode = mixture_mode(GN_WEIGHTS, GN_MEANS, GN_SCALES, GN_SHAPES)[0, 0]
+    assert gn_pdf(mode) == pytest.approx(gn_pdf(grid).max(), rel=1e-6)
+    # a peaked (beta = 1.3) component that dominates: the mode is at its mean
+    peaked = mixture_mode(GN_WEIGHTS[:, ::-1], GN_MEANS, GN_SCALES / [[[1.0], [4.0]]],
+                          GN_SHAPES)[0, 0]
+    assert peaked == pytest.approx(-2.0, abs=1e-6)
+
+
+def test_generalized_normal_sample_follows_the_mixture():
+    draws = mixture_sample(GN_WEIGHTS, GN_MEANS, GN_SCALES, 20000, np.random.RandomState(0),
+                           GN_SHAPES)[0, :, 0]
+    assert stats.kstest(draws, gn_cdf).pvalue > 0.01
+    assert stats.kstest(draws + 0.1, gn_cdf).pvalue < 1e-6   # the test has power
+
+
+def uniform_branches(n=400, seed=0):
+    """t uniform on [-1, 1] whatever x: the flat top one generalized normal fits."""
+    rng = np.random.RandomState(seed)
+    return rng.uniform(0, 1, size=(n, 1)), rng.uniform(-1, 1, size=n)
+
+
+def test_generalized_normal_estimator_learns_a_flat_top():
+    X, y = uniform_branches()
+    X_test, y_test = uniform_branches(2000, seed=1)
+    kw = dict(n_components=1, hidden_layer_sizes=(8,), alpha=1e-3, max_iter=300, random_state=0)
+    gn = MixtureDensityRegressor(component="generalized_normal", **kw).fit(X, y)
+    gauss = MixtureDensityRegressor(**kw).fit(X, y)
+    weights, means, scales, shapes = gn.predict_mixture(X_test[:5])
+    assert weights.shape == (5, 1) and means.shape == scales.shape == shapes.shape == (5, 1, 1)
+    assert np.all(shapes > 4)                                # flat-topped
+    # the Bayes optimum is log 2 = 0.693; one Gaussian can do no better than 0.870
+    nll, nll_gauss = -gn.log_likelihood(X_test, y_test).mean(), -gauss.log_likelihood(
+        X_test, y_test).mean()
+    assert nll < 0.75 < 0.86 < nll_gauss
+    # every method sees the same density
+    grid = np.linspace(-3, 3, 6001)
+    density = np.exp(gn.log_likelihood(np.repeat(X_test[:1], grid.size, 0), grid))
+    assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-5)
+    expected = stats.gennorm.pdf(grid, shapes[0, 0, 0], means[0, 0, 0], scales[0, 0, 0])
+    normal = expected > 1e-300                               # not float64's subnormals
+    np.testing.assert_allclose(density[normal], expected[normal], rtol=1e-8)
+    q = gn.predict_quantile(X_test[:1], [0.1, 0.9])[0]
+    np.testing.assert_allclose(q, stats.gennorm.ppf([0.1, 0.9], shapes[0, 0, 0], means[0, 0, 0],
+                                                     scales[0, 0, 0]), atol=1e-8)
+    draws = gn.sample(X_test[:1], 4000, random_state=0)[0]
+    assert stats.kstest(draws, stats.gennorm(shapes[0, 0, 0], means[0, 0, 0],
+                                             scales[0, 0, 0]).cdf).pvalue > 0.01
+    assert abs(gn.predict_mode(X_test[:1])[0]) < 1.0
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_generalized_normal_multi_output(covariance_type):
+    X, y = inverse_problem(200)
+    Y = np.column_stack([y, -2 * y])
+    mdn = MixtureDensityRegressor(n_components=2, component="generalized_normal",
+                                  covariance_type=covariance_type, **FAST).fit(X, Y)
+    weights, means, scales, shapes = mdn.predict_mixture(X[:4])
+    assert means.shape == scales.shape == shapes.shape == (4, 2, 2)
+    if covariance_type == "spherical":
+        np.testing.assert_allclose(shapes[:, :, 0], shapes[:, :, 1], rtol=0)
+    expected = np.log(sum(
+        weights[:, k] * np.prod(stats.gennorm.pdf(Y[:4], shapes[:, k], means[:, k],
+                                                  scales[:, k]), axis=1) for k in range(2)))
+    np.testing.assert_allclose(mdn.log_likelihood(X[:4], Y[:4]), expected, rtol=1e-8)
+    assert mdn.predict(X[:4]).shape == mdn.predict_mode(X[:4]).shape == (4, 2)
+    assert mdn.sample(X[:4], 3, random_state=0).shape == (4, 3, 2)
+    assert mdn.predict_quantile(X[:4], [0.1, 0.9]).shape == (4, 2, 2)
+    with pytest.raises(ValueError, match="component"):
+        MixtureDensityRegressor(component="student").fit(X, y)

@@ -20,6 +20,7 @@ from .._core.validation import (
     check_random_state,
 )
 from .density import (
+    COMPONENTS,
     STD_TRANSFORMS,
     mixture_log_prob,
     mixture_mean,
@@ -42,6 +43,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
         p(t | x) = sum_k pi_k(x) N(t | mu_k(x), diag(sigma_k(x)^2))
 
+    (or a mixture of flat-topped generalized normals, ``component``)
+
     with ``pi`` from a softmax, ``mu`` linear and ``sigma`` from ``exp`` (or
     a softplus), and is trained on the negative log-likelihood, computed with
     log-sum-exp. Where one ``x`` has several plausible targets (inverse
@@ -54,6 +57,17 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     n_components : int, default=5
         Number of mixture components ``K``.
 
+    component : {"gaussian", "generalized_normal"}, default="gaussian"
+        Family of each component. ``"gaussian"`` is Bishop's. With
+        ``"generalized_normal"`` each component is a product over outputs of
+        generalized normal densities ``beta / (2 alpha Gamma(1/beta))
+        exp(-|(t - mu) / alpha|^beta)`` (``scipy.stats.gennorm``) with a
+        learned shape ``beta`` in ``[1, 16]`` per component (and per output
+        for ``covariance_type="diag"``), starting from the Gaussian's 2: a
+        large ``beta`` is flat-topped, so one component can fit a target
+        spread uniformly over an interval, which takes several Gaussians.
+        ``predict_mixture`` then also returns the shapes.
+
     covariance_type : {"diag", "spherical"}, default="diag"
         ``"spherical"`` is Bishop's ``sigma_k^2 I`` (one width per component,
         shared by all outputs); ``"diag"`` gives each output its own width.
@@ -64,7 +78,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         ``softplus``, which grows linearly and so tolerates larger steps.
 
     min_std : float, default=1e-3
-        Floor added to every ``sigma``, in units of the standardized target
+        Floor added to every ``sigma`` (every scale ``alpha`` of a
+        generalized normal), in units of the standardized target
         (a fraction of the target's standard deviation). It stops a component
         collapsing onto one training point, where the likelihood is unbounded.
 
@@ -156,6 +171,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "component": [StrOptions(set(COMPONENTS))],
         "covariance_type": [StrOptions({"diag", "spherical"})],
         "std_transform": [StrOptions(set(STD_TRANSFORMS))],
         "min_std": [Interval(Real, 0, None, closed="left")],
@@ -167,7 +183,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     # inverse problems converged where Adam did not (RESULTS, issue 19); its budget:
     _AUTO_LBFGS_ITER = 2000
 
-    def __init__(self, n_components=5, *, covariance_type="diag", std_transform="exp",
+    def __init__(self, n_components=5, *, component="gaussian", covariance_type="diag",
+                 std_transform="exp",
                  min_std=1e-3, n_estimators=1, hidden_layer_sizes=(32, 32), activation="tanh",
                  solver="auto", alpha=1.0, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter="auto", shuffle=True,
@@ -199,6 +216,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
         )
         self.n_components = n_components
+        self.component = component
         self.covariance_type = covariance_type
         self.std_transform = std_transform
         self.min_std = min_std
@@ -226,7 +244,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         return (y - self._y_mean) / self._y_scale
 
     def _build_module(self, n_features):
-        n_raw = n_raw_outputs(self.n_components, self.n_outputs_, self.covariance_type)
+        n_raw = n_raw_outputs(self.n_components, self.n_outputs_, self.covariance_type,
+                              self.component)
         members = []
         for _ in range(self.n_estimators):   # member 0 draws the weights a single fit would
             module = MLP(n_features, self._hidden_sizes(), n_raw, activation=self.activation,
@@ -246,7 +265,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     def _mixture_kwargs(self):
         return {"n_components": self.n_components, "covariance_type": self.covariance_type,
-                    "std_transform": self.std_transform, "min_std": self.min_std}
+                "std_transform": self.std_transform, "min_std": self.min_std,
+                "component": self.component}
 
     def _data_loss(self, raw, target, weight):
         # the constant Jacobian term changes no gradient; it puts loss_curve_ in
@@ -266,18 +286,18 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         kw = self._mixture_kwargs()
         raws = raw if isinstance(raw, list) else [raw]
         parts = [split_raw(member, kw["n_components"], self.n_outputs_, kw["covariance_type"],
-                           kw["std_transform"], kw["min_std"])
+                           kw["std_transform"], kw["min_std"], kw["component"])
                  for one_pass in raws for member in self._member_raws(one_pass)]
         if len(parts) == 1:
             return parts[0]
-        log_weights, means, log_std = (torch.cat(p, dim=1) for p in zip(*parts))
-        return log_weights - math.log(len(parts)), means, log_std
+        log_weights, *rest = (torch.cat(p, dim=1) for p in zip(*parts))
+        return (log_weights - math.log(len(parts)), *rest)
 
     def _log_prob_from_raw(self, raw, y_scaled):
         """Per-row ``log p(y | x)`` in the target's units, from raw outputs (float64)."""
         params = self._split_raw(raw)
         target = torch.as_tensor(y_scaled, dtype=params[1].dtype, device=params[1].device)
-        return (mixture_log_prob(*params, target) - self._log_jacobian).numpy()
+        return (mixture_log_prob(target, *params) - self._log_jacobian).numpy()
 
     def _validation_score(self, module, inputs, target, weight):
         raw = self._validation_output(module, inputs)
@@ -287,17 +307,20 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     # -------------------------------------------------------------- predict
     def _mixture_from_raw(self, raw):
-        log_weights, means, log_std = self._split_raw(raw)
+        log_weights, means, log_std, *shape = self._split_raw(raw)
         weights = log_weights.exp().numpy()
         means = means.numpy() * self._y_scale + self._y_mean
         stds = np.exp(log_std.numpy()) * self._y_scale              # broadcasts (n, K, 1)
-        return weights, means, np.broadcast_to(stds, means.shape).copy()
+        mixture = (weights, means, np.broadcast_to(stds, means.shape).copy())
+        if not shape:
+            return mixture
+        return (*mixture, np.broadcast_to(shape[0].numpy(), means.shape).copy())
 
     def _squeeze(self, values):
         """Drop the output axis for single-output models, like ``predict``."""
         return values[..., 0] if self.n_outputs_ == 1 else values
 
-    def predict_mixture(self, X: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+    def predict_mixture(self, X: ArrayLike) -> tuple[NDArray, ...]:
         """Parameters of the predictive mixture ``p(t | x)`` in the target's units.
 
         Parameters
@@ -314,7 +337,11 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             Component means ``mu_k(x)``.
         stds : ndarray of shape (n_samples, n_components * n_estimators, n_outputs)
             Component standard deviations per output (equal across outputs
-            for ``covariance_type="spherical"``).
+            for ``covariance_type="spherical"``); for
+            ``component="generalized_normal"`` the scales ``alpha`` (the
+            standard deviation is ``alpha sqrt(Gamma(3/beta) / Gamma(1/beta))``).
+        shapes : ndarray of shape (n_samples, n_components * n_estimators, n_outputs)
+            Only for ``component="generalized_normal"``: the shapes ``beta``.
         """
         return self._mixture_from_raw(self._predict_raws(X))
 
@@ -332,7 +359,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        weights, means, _ = self.predict_mixture(X)
+        weights, means = self.predict_mixture(X)[:2]
         return self._squeeze(mixture_mean(weights, means))
 
     def predict_mode(self, X: ArrayLike) -> NDArray:
@@ -340,7 +367,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
         For multi-valued (inverse) problems this picks the dominant branch
         where the mean would fall between branches. Found by mean-shift from
-        every component mean; exact up to the fixed point's convergence.
+        every component mean (iteratively reweighted for generalized normal
+        components); exact up to the fixed point's convergence.
 
         Parameters
         ----------
@@ -412,7 +440,9 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        return self._squeeze(mixture_sample(*self.predict_mixture(X), int(n_samples), rng))
+        weights, means, stds, *shapes = self.predict_mixture(X)
+        return self._squeeze(mixture_sample(weights, means, stds, int(n_samples), rng,
+                                            shapes[0] if shapes else None))
 
     def log_likelihood(self, X: ArrayLike, y: ArrayLike) -> NDArray:
         """Per-sample log density ``log p(y_i | x_i)`` in nats, in the target's units.
