@@ -26,11 +26,16 @@ With ``--n-train N`` the networks train on N points instead (same
 settings, 10,000 fresh test points): a gap that shrinks with N is estimation variance,
 one that does not is bias of the fitted model.
 
+``--param KEY=VALUE`` (repeatable) sets any ``MixtureDensityRegressor``
+parameter on top, e.g. ``--param component=generalized_normal``.
+
 Run:  python benchmarks/bench_mdn.py [--quick] [--seeds 0 1 2] [--n-train 10000] [--tuned]
+                                     [--param KEY=VALUE ...]
       python benchmarks/bench_mdn.py --family 1 2 3 5 10 20
 """
 
 import argparse
+import ast
 import time
 import warnings
 
@@ -167,7 +172,7 @@ def gaussian_mlp_nll(X, y, X_test, y_test, seed, quick):
     return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * resid ** 2 / var))
 
 
-def run(name, seed, quick, n_train=None, tuned=False):
+def run(name, seed, quick, n_train=None, tuned=False, extra=None):
     make, bayes = PROBLEMS[name]
     rng = np.random.RandomState(seed)
     X, y = make(n_train or N_TRAIN[name], rng)
@@ -175,7 +180,8 @@ def run(name, seed, quick, n_train=None, tuned=False):
     bayes_nll = float(bayes(X_test, y_test).mean())       # on the raw inputs
     scaler = StandardScaler().fit(X)        # tanh units want inputs of unit scale
     X, X_test = scaler.transform(X), scaler.transform(X_test)
-    params = dict(MDN_PARAMS[name] if tuned else {}, random_state=seed, n_threads=1)
+    params = dict(MDN_PARAMS[name] if tuned else {}, **(extra or {}), random_state=seed,
+                  n_threads=1)
     if quick:
         params["max_iter"] = 100
     start = time.perf_counter()
@@ -198,10 +204,22 @@ def main():
                              "what limits the gap)")
     parser.add_argument("--tuned", action="store_true",
                         help="fit MDN_PARAMS (the settings before issue 19), not the defaults")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a MixtureDensityRegressor setting for every fit (a Python "
+                             "literal or a string); repeatable")
     parser.add_argument("--family", type=int, nargs="+", metavar="K",
                         help="print the Gaussian-mixture floor on Bishop's problem for these K")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    extra = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        try:
+            extra[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            extra[key] = value
+    if extra:
+        print(f"MixtureDensityRegressor settings: {extra}", flush=True)
     if args.family:
         print("Bishop's problem: least excess NLL of a K-Gaussian mixture (mean KL, nats)")
         print(f"{'K':>3} {'all t':>7} {'1 interval':>10} {'2 intervals':>11}")
@@ -219,7 +237,7 @@ def main():
     for name in args.problems:
         gaps = []
         for seed in seeds:
-            r = run(name, seed, args.quick, args.n_train, args.tuned)
+            r = run(name, seed, args.quick, args.n_train, args.tuned, extra)
             gaps.append(r["mdn"] - r["bayes"])
             print(f"{name:<8} {seed:>4} {r['bayes']:>10.4f} {r['mdn']:>9.4f} {gaps[-1]:>7.4f} "
                   f"{r['mlp']:>13.4f} {r['r2']:>7.3f} {r['solver']:>6} {r['epochs']:>6} "
