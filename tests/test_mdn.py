@@ -573,3 +573,21 @@ def test_generalized_normal_multi_output(covariance_type):
     assert mdn.predict_quantile(X[:4], [0.1, 0.9]).shape == (4, 2, 2)
     with pytest.raises(ValueError, match="component"):
         MixtureDensityRegressor(component="student").fit(X, y)
+
+
+@pytest.mark.parametrize("pooled", [{"n_estimators": 2}, {"dropout": 0.2, "mc_dropout": 3}])
+def test_generalized_normal_pools_members_and_passes(pooled):
+    # members (n_estimators) and MC-dropout passes pool their shapes with their components
+    X, y = inverse_problem(150)
+    mdn = MixtureDensityRegressor(n_components=2, component="generalized_normal",
+                                  **{**FAST, "max_iter": 20, **pooled}).fit(X, y)
+    torch.manual_seed(0)
+    weights, means, scales, shapes = mdn.predict_mixture(X[:6])
+    assert weights.shape == (6, 2 * (pooled.get("n_estimators", 1) * pooled.get("mc_dropout", 1)))
+    assert means.shape == scales.shape == shapes.shape == weights.shape + (1,)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
+    expected = np.log(sum(weights[:, k] * stats.gennorm.pdf(y[:6], shapes[:, k, 0],
+                                                             means[:, k, 0], scales[:, k, 0])
+                          for k in range(weights.shape[1])))
+    torch.manual_seed(0)
+    np.testing.assert_allclose(mdn.log_likelihood(X[:6], y[:6]), expected, rtol=1e-8)

@@ -9,6 +9,7 @@ Subclasses describe a model; this class runs it. A subclass implements
 - ``_target_dtype`` (class attribute): ``"float"`` or ``torch.long``
 """
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -487,6 +488,12 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # a parameter added after the file was written takes its default, which
+        # reproduces the behaviour the file was fitted with (e.g. component="gaussian")
+        defaults = inspect.signature(type(self).__init__).parameters
+        for name in self._get_param_names():
+            if name not in self.__dict__:
+                setattr(self, name, defaults[name].default)
         if "module_" in state and "solver" in state and "solver_" not in state:
             self.solver_ = self.solver  # saved before solver="auto" existed
         if isinstance(self.__dict__.get("_dtype"), str):
