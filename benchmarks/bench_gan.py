@@ -61,6 +61,8 @@ import torch
 
 from skneural import GANSampler
 
+from _params import parse_params
+
 N_ROWS = 2500  # generated rows per fit (and training rows, unless --rows)
 MIN_ROWS_PER_MODE = 20
 SMALL_SIZES = (100, 200, 500)
@@ -361,13 +363,7 @@ def main():
                         help="set GANSampler._AUTO_STEPS (max_iter='auto''s step budget)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    import ast
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            PARAMS[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            PARAMS[key] = value
+    PARAMS.update(parse_params(args.param))
     if args.auto_steps:
         GANSampler._AUTO_STEPS = args.auto_steps
     if PARAMS or args.auto_steps:

@@ -37,13 +37,14 @@ split. Published reference accuracies are in benchmarks/RESULTS.md.
 """
 
 import argparse
-import ast
 import os
 import time
 import warnings
 from functools import partial
 
 import numpy as np
+
+from _params import parse_params
 
 DATASETS = {
     "GunPoint": "univariate",
@@ -252,9 +253,7 @@ def main():
               else {"n_threads": 1})
     if args.quick:
         params.update(max_iter=20)
-    for item in args.set:
-        key, value = item.split("=", 1)
-        params[key] = ast.literal_eval(value)
+    params.update(parse_params(args.set))
     estimator = partial(make_estimator, LSTMSequenceClassifier, args.members)
     if args.cv:
         return cross_validate(args, params, estimator)

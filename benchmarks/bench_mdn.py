@@ -35,7 +35,6 @@ Run:  python benchmarks/bench_mdn.py [--quick] [--seeds 0 1 2] [--n-train 10000]
 """
 
 import argparse
-import ast
 import time
 import warnings
 
@@ -47,6 +46,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPRegressor
 from skneural import MixtureDensityRegressor
+
+from _params import parse_params
 
 N_TRAIN, N_TEST = {"seed": 2500, "bishop": 1000}, 10000
 
@@ -211,13 +212,7 @@ def main():
                         help="print the Gaussian-mixture floor on Bishop's problem for these K")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    extra = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            extra[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            extra[key] = value
+    extra = parse_params(args.param)
     if extra:
         print(f"MixtureDensityRegressor settings: {extra}", flush=True)
     if args.family:

@@ -22,7 +22,6 @@ Run:  python benchmarks/bench_uci.py [--datasets boston concrete] [--splits 5]
 """
 
 import argparse
-import ast
 import os
 import time
 import warnings
@@ -34,6 +33,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneural import MixtureDensityRegressor
+
+from _params import parse_params
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "uci")
 DATASETS = ("boston", "concrete", "energy", "power", "protein", "wine")
@@ -77,13 +78,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    extra = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            extra[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            extra[key] = value
+    extra = parse_params(args.param)
     print(f"extra settings: {extra}", flush=True)
     print("| data set | model | splits | test NLL | test RMSE | fit s per split | "
           "MC dropout / Deep Ensembles / NGBoost NLL |\n|---|---|---|---|---|---|---|", flush=True)

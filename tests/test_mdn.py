@@ -146,7 +146,8 @@ def test_mixture_sample_follows_the_mixture():
     weights = np.array([[0.2, 0.5, 0.3]])
     means = np.array([[[-4.0], [0.0], [5.0]]])
     stds = np.array([[[0.5], [1.0], [0.2]]])
-    draws = mixture_sample(weights, means, stds, 20000, np.random.RandomState(0))[0, :, 0]
+    draws = mixture_sample(weights, means, stds, n_samples=20000,
+                           rng=np.random.RandomState(0))[0, :, 0]
 
     def cdf(t):
         return sum(w * stats.norm.cdf(t, m, s)
@@ -513,8 +514,8 @@ def test_generalized_normal_cdf_quantile_density_mode_against_scipy():
 
 
 def test_generalized_normal_sample_follows_the_mixture():
-    draws = mixture_sample(GN_WEIGHTS, GN_MEANS, GN_SCALES, 20000, np.random.RandomState(0),
-                           GN_SHAPES)[0, :, 0]
+    draws = mixture_sample(GN_WEIGHTS, GN_MEANS, GN_SCALES, GN_SHAPES, n_samples=20000,
+                           rng=np.random.RandomState(0))[0, :, 0]
     assert stats.kstest(draws, gn_cdf).pvalue > 0.01
     assert stats.kstest(draws + 0.1, gn_cdf).pvalue < 1e-6   # the test has power
 

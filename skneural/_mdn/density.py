@@ -261,21 +261,22 @@ def mixture_mode(weights, means, stds, shapes=None, n_iter=100, chunk=4096):
                          None if shapes is None else shapes[s:s + chunk], n_iter)
             for s in range(0, weights.shape[0], chunk)])
     x = means.copy()                                                        # (n, M=K, D)
-    density = mixture_log_density(x, weights, means, stds, shapes)          # (n, M)
-    for _ in range(n_iter):
-        step = _mode_step(x, weights, means, stds, shapes)
-        if shapes is None:
-            x = step
-            continue
-        step_density = mixture_log_density(step, weights, means, stds, shapes)
-        better = step_density >= density
-        x = np.where(better[..., None], step, x)
-        density = np.where(better, step_density, density)
-    density = mixture_log_density(x, weights, means, stds, shapes)          # (n, M)
+    if shapes is None:
+        for _ in range(n_iter):   # mean shift never lowers the density
+            x = _mode_step(x, weights, means, stds, None)
+        density = mixture_log_density(x, weights, means, stds)              # (n, M)
+    else:
+        density = mixture_log_density(x, weights, means, stds, shapes)
+        for _ in range(n_iter):
+            step = _mode_step(x, weights, means, stds, shapes)
+            step_density = mixture_log_density(step, weights, means, stds, shapes)
+            better = step_density >= density
+            x = np.where(better[..., None], step, x)
+            density = np.where(better, step_density, density)
     return x[np.arange(x.shape[0]), density.argmax(axis=1)]
 
 
-def mixture_sample(weights, means, stds, n_samples, rng, shapes=None):
+def mixture_sample(weights, means, stds, shapes=None, *, n_samples, rng):
     """Draw ``n_samples`` points from each row's mixture: -> (n, n_samples, D).
 
     A generalized normal draw is ``mu + alpha s G^(1/beta)`` with ``G ~

@@ -440,9 +440,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        weights, means, stds, *shapes = self.predict_mixture(X)
-        return self._squeeze(mixture_sample(weights, means, stds, int(n_samples), rng,
-                                            shapes[0] if shapes else None))
+        return self._squeeze(mixture_sample(*self.predict_mixture(X), n_samples=int(n_samples),
+                                            rng=rng))
 
     def log_likelihood(self, X: ArrayLike, y: ArrayLike) -> NDArray:
         """Per-sample log density ``log p(y_i | x_i)`` in nats, in the target's units.
