@@ -51,21 +51,22 @@ def fit(name, X, y, **kw):
 def record_validation_epochs(est):
     """Make ``est`` record each epoch's validation score with a copy of the weights it scored.
 
-    The engine calls ``_validation_score`` once an epoch, right before it decides
+    The engine calls ``_validation_step`` once an epoch, right before it decides
     whether the epoch is the best so far; the recorded validation data are the
-    held-out rows themselves, whatever the split.
+    held-out rows themselves (a ``ValidationSet``), whatever the split.
     """
-    record = {"scores": [], "states": [], "val": None}
-    score = est._validation_score
+    record = {"scores": [], "losses": [], "states": [], "val": None}
+    step = est._validation_step
 
-    def recording(module, *val):
-        value = score(module, *val)
+    def recording(module, val):
+        loss, value = step(module, val)
+        record["losses"].append(loss)
         record["scores"].append(value)
         record["states"].append({k: v.detach().clone() for k, v in module.state_dict().items()})
         record["val"] = val
-        return value
+        return loss, value
 
-    est._validation_score = recording
+    est._validation_step = recording
     return record
 
 

@@ -17,6 +17,10 @@ ESTIMATORS = [
     # batch norm with sample-weighted batch statistics passes the sample-weight checks too
     MLPClassifier(batch_norm=True, random_state=0),
     MLPRegressor(batch_norm=True, random_state=0),
+    # weight averaging (issue 22): the averages, with batch-norm statistics recomputed
+    MLPClassifier(weight_averaging="swa", averaging_start=1, batch_norm=True, random_state=0),
+    MLPRegressor(weight_averaging="ema", averaging_start=1, averaging_decay=0.9,
+                 random_state=0),
     # solver="auto" is lbfgs here. With 5 components its line search amplifies the last
     # bits that differ between weighted and repeated rows into a different local optimum
     # after about 50 iterations (1 component, or the MLPs' lbfgs, stay equal at 200), so

@@ -44,6 +44,19 @@ class OneOf(tuple):
     """Candidate values; the first that differs from the estimator's default is used."""
 
 
+EARLY_STOPPING = {"early_stopping": True, "max_iter": 6, "n_iter_no_change": 1}
+
+
+def constant_scorer(est, X, y):
+    """A scorer under which no epoch improves on the first."""
+    return 0.0
+
+
+def rising_scorer(est, X, y):
+    """A scorer under which every epoch improves on the one before."""
+    return float(len(est.loss_curve_))
+
+
 def layer_count_alphas(est):
     """One strength per weight layer of ``est``'s network (``layer_alphas``)."""
     return [0.5] * len(decayed_parameters(est.module_))
@@ -90,6 +103,23 @@ ENGINE = {
     "n_iter_no_change": [Case(1, {"tol": 10.0, "max_iter": 6}, on=(STOCHASTIC,))],
     "max_fun": [Case(2, {"max_iter": 20}, on=(LBFGS,))],
     "clip_grad_norm": [Case(1e-3, on=(STOCHASTIC,))],
+    # a constant score stops at the first chance, where the validation loss goes on
+    # improving (regressors' default "loss"); see CLASSIFIER for the classifiers' default
+    "scoring": [Case(lambda baseline: constant_scorer, EARLY_STOPPING, on=(STOCHASTIC,))],
+    "weight_averaging": [Case("swa", {"averaging_start": 1}, on=(STOCHASTIC,)),
+                         Case("ema", {"averaging_start": 1, "averaging_decay": 0.5},
+                              on=(STOCHASTIC,)),
+                         Case("swa", on=(LBFGS,), expect="raises")],
+    "averaging_start": [Case(1, {"weight_averaging": "swa"}, on=(STOCHASTIC,))],
+    "averaging_decay": [Case(0.5, {"weight_averaging": "ema", "averaging_start": 1},
+                             on=(STOCHASTIC,))],
+}
+
+CLASSIFIER = {
+    "class_weight": [Case({0: 1.0, 1: 3.0})],
+    # the default's accuracy is flat on 4 validation rows and stops at the first chance;
+    # a score rising every epoch goes on to max_iter
+    "scoring": [Case(lambda baseline: rising_scorer, EARLY_STOPPING, on=(STOCHASTIC,))],
 }
 
 REGULARIZATION = {
@@ -128,7 +158,7 @@ RANDOM_DEFAULTS = ("dropout", "shift", "rotation", "scale")
 DETERMINISTIC_CONVNET = dict.fromkeys(RANDOM_DEFAULTS, 0)
 
 SPECIFIC = {
-    "MLPClassifier": DENSE,
+    "MLPClassifier": {**DENSE, **CLASSIFIER},
     "MLPRegressor": {**DENSE, "loss": [Case("poisson")], "scale_target": [Case(False)]},
     "MixtureDensityRegressor": {
         **DENSE, "n_components": [Case(3)], "component": [Case("generalized_normal")],
@@ -153,7 +183,7 @@ SPECIFIC = {
         "shift": random_technique(1), "rotation": random_technique(30.0),
         "scale": random_technique(0.2), "horizontal_flip": random_technique(True),
         "vertical_flip": random_technique(True), "noise": random_technique(0.1),
-        "tangent_prop": [Case(0.1)],
+        "tangent_prop": [Case(0.1)], **CLASSIFIER,
     },
     "LSTMSequenceClassifier": {
         "hidden_size": [Case(3)], "num_layers": [Case(2)], "bidirectional": [Case(True)],
@@ -165,7 +195,7 @@ SPECIFIC = {
         "squeeze_excite": [Case(2, {"conv_channels": (4, 3)})],
         "standardize": [Case(None), Case("timestep")],
         "input_shape": [Case((5, 2), {"_flat": True})],
-        "clip_grad_norm": [Case(1e-3, on=(STOCHASTIC,))],
+        "clip_grad_norm": [Case(1e-3, on=(STOCHASTIC,))], **CLASSIFIER,
     },
     "GANSampler": {
         "generator_hidden_layer_sizes": [Case((4,))],
@@ -212,7 +242,9 @@ NOT_USED = {
        for name in ("batch_size", "learning_rate", "learning_rate_init", "power_t", "shuffle",
                     "momentum", "nesterovs_momentum", "early_stopping",
                     "validation_fraction", "beta_1", "beta_2", "epsilon",
-                    "n_iter_no_change", "clip_grad_norm")},
+                    "n_iter_no_change", "clip_grad_norm", "scoring")},
+    **{(LBFGS, name): "used only with weight_averaging, which lbfgs refuses"
+       for name in ("averaging_start", "averaging_decay")},
     (STOCHASTIC, "max_fun"): "L-BFGS's evaluation budget; sklearn's stochastic solvers ignore it",
     (LBFGS, "adversarial_eps"): "used only with adversarial > 0, which lbfgs refuses",
     (LBFGS, "solver"): "the family itself: solver='lbfgs' is a stochastic-family case",

@@ -308,7 +308,7 @@ def test_early_stopping_restores_the_best_epoch(digits):
     scores = record["scores"]
     assert_restored_the_best_epoch(clf, record)
     # the fitted model scores the best epoch's accuracy on the held-out rows, not the last's
-    restored = type(clf)._validation_score(clf, copy.deepcopy(clf.module_), *record["val"])
+    _, restored = type(clf)._validation_step(clf, copy.deepcopy(clf.module_), record["val"])
     assert restored == clf.best_validation_score_ and restored != scores[-1]
 
 

@@ -132,10 +132,16 @@ def test_early_stopping_stops_and_restores_best(blobs):
     assert clf.score(X[val], y[val]) > scores[-1]
 
 
-def test_regressor_early_stopping_uses_r2():
+def test_regressor_early_stopping_uses_the_loss_by_default_and_r2_on_request():
     X, y = make_regression(n_samples=200, n_features=5, noise=5.0, random_state=0)
     reg = MLPRegressor(early_stopping=True, max_iter=300, random_state=0).fit(X, y)
-    assert 0.5 < reg.best_validation_score_ <= 1.0
+    # scoring="loss": the score is the negative validation loss, the loss curve beside it
+    assert reg.validation_scores_ == [-v for v in reg.validation_loss_curve_]
+    assert reg.best_validation_score_ == -min(reg.validation_loss_curve_) < 0
+    r2 = MLPRegressor(early_stopping=True, max_iter=300, random_state=0, scoring=None)
+    r2.fit(X, y)
+    assert 0.5 < r2.best_validation_score_ <= 1.0  # sklearn's MLPRegressor: R^2
+    assert len(r2.validation_loss_curve_) == r2.n_iter_
 
 
 # ---------------------------------------------------------- dropout and BN

@@ -147,6 +147,14 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         Train against targets ``1 - eps`` on the true class and
         ``eps / (K - 1)`` on each other class (seed 003).
 
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}`` (one dict per label for
+        multilabel ``y``), or ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))``: each training row's weight is its class's, times
+        its ``sample_weight`` (sklearn's ``compute_sample_weight``). The
+        internal validation split inherits them; ``sample_weight_val`` is
+        used as given. ``partial_fit`` takes dicts only.
+
 
     Attributes
     ----------
@@ -191,6 +199,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         **REGULARIZATION_CONSTRAINTS,
         "tangent_prop": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [None, dict, list, StrOptions({"balanced"})],
         "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "dilation": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -233,13 +242,14 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
                  power_t=0.5, max_iter="auto",
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 validation_fraction=0.1, scoring=None, weight_averaging=None,
+                 averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change="auto", max_fun=15000, clip_grad_norm=None, device="cpu",
                  n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
-                 tangent_prop=0.0, label_smoothing=0.0):
+                 tangent_prop=0.0, label_smoothing=0.0, class_weight=None):
         self.filters = filters
         self.kernel_size = kernel_size
         self.dilation = dilation
@@ -276,6 +286,10 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.weight_averaging = weight_averaging
+        self.averaging_start = averaging_start
+        self.averaging_decay = averaging_decay
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -300,6 +314,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
         self.penalty_start_epoch = penalty_start_epoch
         self.tangent_prop = tangent_prop
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
 
     # ------------------------------------------------------------ input shape
     def _sample_shape(self, data_shape, n_features):

@@ -5,12 +5,13 @@ Subclasses describe a model; this class runs it. A subclass implements
 - ``_validate_targets(y, reset, sample_weight)`` -> encoded numpy targets (sets ``classes_`` etc.)
 - ``_build_module(n_features)`` -> ``torch.nn.Module`` producing raw outputs
 - ``_data_loss(raw, target, weight)`` -> scalar tensor
-- ``_validation_score(module, inputs, target, weight)`` -> float, higher is better
+- ``_score_from_raw(raw, target, weight)`` -> float, higher is better (``scoring=None``)
 - ``_target_dtype`` (class attribute): ``"float"`` or ``torch.long``
 """
 
 import inspect
 import warnings
+from typing import NamedTuple
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +19,9 @@ import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing, check_array, check_consistent_length
 
 from .device import resolve_device, seeded, torch_threads
 from .engine import train_lbfgs, train_stochastic
@@ -95,6 +98,17 @@ def _dropout_layers(module):
     return [m for m in module.modules() if isinstance(m, DROPOUT_LAYERS) and m.p > 0]
 
 
+class ValidationSet(NamedTuple):
+    """Validation rows: the network's tensors, and the rows as given for scorers."""
+
+    inputs: tuple
+    target: torch.Tensor
+    weight: torch.Tensor | None
+    X_given: object
+    y_given: object
+    w_given: np.ndarray | None
+
+
 def _drop_weightless_rows(X, y, sample_weight):
     """Remove rows of weight 0: they are absent by definition (batches, statistics, splits)."""
     keep = sample_weight > 0
@@ -135,6 +149,11 @@ class BaseNeuralEstimator(BaseEstimator):
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "scoring": [None, str, callable],
+        "weight_averaging": [None, StrOptions({"swa", "ema"})],
+        "averaging_start": [Interval(Integral, 0, None, closed="left"),
+                            Interval(Real, 0, 1, closed="neither")],
+        "averaging_decay": [Interval(Real, 0, 1, closed="neither")],
     }
 
     _target_dtype = "float"
@@ -186,7 +205,8 @@ class BaseNeuralEstimator(BaseEstimator):
         return as_tensor(y, dtype, device)
 
     # ---------------------------------------------------------------- fit flow
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, X_val=None, y_val=None,
+             sample_weight_val=None):
         first_pass = not hasattr(self, "module_") or (not self.warm_start and not incremental)
         if incremental and self.solver not in (*STOCHASTIC_SOLVERS, "auto"):
             raise ValueError(
@@ -195,29 +215,39 @@ class BaseNeuralEstimator(BaseEstimator):
             )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        given_val = self._check_val_arguments(X_val, y_val, sample_weight_val)
         X, y = self._validate_Xy(X, y, reset=first_pass)
         self.solver_ = self._resolve_solver(X.shape[0], incremental)
         self._check_deterministic_objective()
+        if given_val and self.solver_ == "lbfgs":
+            raise ValueError(
+                "X_val and y_val are used for early stopping, which solver='lbfgs' does not "
+                "do (it has no epochs to stop between); use a stochastic solver."
+            )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        sample_weight = self._finalize_sample_weight(sample_weight, y, incremental)
         y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
         if sample_weight is not None:
             X, y, sample_weight = _drop_weightless_rows(X, y, sample_weight)
         if first_pass:
             self._dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        val_data = self._validate_val(X_val, y_val, sample_weight_val, X) if given_val else None
 
         # partial_fit calls after the first continue the first call's random stream, so
         # each one draws new shuffles and dropout masks (sklearn replays them)
         rng = self._rng if incremental and not first_pass else check_random_state(self.random_state)
         self._rng = rng
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        split = self._split_indices(X, y, rng)
+        split = None if given_val else self._split_indices(X, y, rng)
         if first_pass:
             # scaling statistics come from the training rows only, never the validation rows
             rows = slice(None) if split is None else split[0]
             self._learn_statistics(X[rows], y[rows],
                                    None if sample_weight is None else sample_weight[rows])
         y = self._scale_targets(y)
+        if val_data is not None:
+            val_data = (val_data[0], self._scale_targets(val_data[1]), *val_data[2:])
         device = resolve_device(self.device) if first_pass else self._training_device()
         with torch_threads(self.n_threads), seeded(seed, device):
             if first_pass:
@@ -235,12 +265,126 @@ class BaseNeuralEstimator(BaseEstimator):
                 self._reset_history()
                 self.n_iter_, self.t_ = n_iter, t
             self._check_mc_dropout()
-            train, val, rows = self._split(X, y, sample_weight, split, device)
+            if val_data is None:
+                train, val, rows = self._split(X, y, sample_weight, split, device)
+            else:
+                train, val, rows = self._split(X, y, sample_weight, None, device)
+                val = self._validation_set(*val_data, device)
             if self.solver_ == "lbfgs":
                 train_lbfgs(self, train)
             else:
-                train_stochastic(self, train, val, incremental=incremental, rows=rows)
+                self._scorer = self._make_scorer() if val is not None else None
+                try:
+                    train_stochastic(self, train, val, incremental=incremental, rows=rows)
+                finally:
+                    self._scorer = None
         return self
+
+    # ------------------------------------------------------- validation data
+    def _check_val_arguments(self, X_val, y_val, sample_weight_val):
+        """Whether validation data was given, refusing incomplete or unusable arguments."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not.")
+            return False
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit while at the same time early_stopping is "
+                "False. When passing X_val and y_val to fit, early_stopping should be True "
+                "(with n_iter_no_change=np.inf to monitor the validation loss without "
+                "stopping)."
+            )
+        return True
+
+    def _validate_val(self, X_val, y_val, sample_weight_val, X):
+        """Validated ``(X, y_encoded, weight, X_given, y_given, weight_given)`` of ``X_val``.
+
+        ``X_val`` is checked like ``X`` at predict time (its features must be
+        the training features), ``y_val`` like ``y`` in a second fit (no new
+        classes, the same number of outputs); rows of weight 0 are dropped.
+        """
+        X_checked = self._validate_X(X_val, reset=False)
+        if self._target_dtype == "float" and not hasattr(self, "classes_"):
+            y_checked = check_array(y_val, ensure_2d=False, dtype=X_checked.dtype,
+                                    input_name="y_val")
+        else:
+            y_checked = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        check_consistent_length(X_checked, y_checked)
+        try:
+            y_encoded = self._validate_targets(y_checked, reset=False)
+        except ValueError as exc:
+            raise ValueError(f"Invalid y_val: {exc}") from exc
+        w = None
+        if sample_weight_val is not None:
+            w = _check_sample_weight(sample_weight_val, X_checked, dtype=X.dtype,
+                                     allow_all_zero_weights=True)
+            if np.any(w < 0):
+                raise ValueError("sample_weight_val cannot contain negative weights.")
+            keep = w > 0
+            if not keep.any():
+                raise ValueError("sample_weight_val is zero for every sample; at least one "
+                                 "validation sample needs a positive weight.")
+            if not keep.all():
+                X_checked, y_encoded, w = X_checked[keep], y_encoded[keep], w[keep]
+                X_val, y_checked = _safe_indexing(X_val, np.flatnonzero(keep)), y_checked[keep]
+        return X_checked, y_encoded, w, X_val, y_checked, w
+
+    def _validation_set(self, X, y, weight, X_given, y_given, w_given, device):
+        """The tensors of validation rows, with the rows as given for scorers."""
+        return ValidationSet(
+            self._inputs(X, device), self._target_tensor(y, device),
+            None if weight is None else as_tensor(weight, self._dtype, device),
+            X_given, y_given, w_given)
+
+    def _finalize_sample_weight(self, sample_weight, y, incremental=False):
+        """The training weights: ``sample_weight`` (classifiers multiply in ``class_weight``)."""
+        return sample_weight
+
+    def _make_scorer(self):
+        """The scorer of ``scoring`` (``None`` for ``"loss"`` and the estimator's own score)."""
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        return check_scoring(self, scoring=self.scoring)
+
+    def _validation_loss(self, raw, target, weight):
+        """The data loss on validation rows (``validation_loss_curve_``)."""
+        return self._data_loss(raw, target, weight)
+
+    def _score_from_raw(self, raw, target, weight):
+        """The estimator's own score (``score``'s metric) from validation outputs."""
+        raise NotImplementedError
+
+    def _validation_step(self, module, val):
+        """``(loss, score)`` of ``module`` on the validation set: what early stopping reads.
+
+        The loss is the data loss (no penalty), in ``loss_curve_``'s units;
+        the score is higher-is-better: the negative loss for
+        ``scoring="loss"``, the estimator's score for ``scoring=None``, or the
+        scorer's value on the rows as given.
+        """
+        raw = self._validation_output(module, val.inputs)
+        target = val.target.to("cpu")
+        if target.is_floating_point():
+            target = target.to(torch.float64)
+        weight = None if val.weight is None else val.weight.to("cpu", torch.float64)
+        loss = float(self._validation_loss(raw, target, weight))
+        if self.scoring == "loss":
+            return loss, -loss
+        if self._scorer is None:
+            return loss, float(self._score_from_raw(raw, target, weight))
+        kwargs = {} if val.w_given is None else {"sample_weight": val.w_given}
+        try:
+            with warnings.catch_warnings():
+                # the internal split's rows are validated arrays, without X's column names
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                score = float(self._scorer(self, val.X_given, val.y_given, **kwargs))
+        finally:
+            module.train()
+        return loss, score
 
     def _learn_statistics(self, X, y, sample_weight):
         """Learn input or target scaling from the training rows (first fit only); none here."""
@@ -275,8 +419,9 @@ class BaseNeuralEstimator(BaseEstimator):
         return "adam" if stochastic else "lbfgs"
 
     def _counts_epochs(self):
-        """Whether a parameter is set that counts epochs (``penalty_start_epoch``)."""
-        return getattr(self, "penalty_start_epoch", 0) > 0
+        """Whether a parameter is set that counts epochs (``penalty_start_epoch``, averaging)."""
+        return (getattr(self, "penalty_start_epoch", 0) > 0
+                or getattr(self, "weight_averaging", None) is not None)
 
     def _check_deterministic_objective(self):
         """L-BFGS's line search compares losses at nearby points: refuse random objectives."""
@@ -289,6 +434,12 @@ class BaseNeuralEstimator(BaseEstimator):
                 f"{name}={getattr(self, name)!r} draws random numbers in every step, but "
                 "solver='lbfgs' needs a deterministic objective for its line search. "
                 f"Use a stochastic solver (e.g. solver='adam') or set {name}=0."
+            )
+        if getattr(self, "weight_averaging", None) is not None:
+            raise ValueError(
+                f"weight_averaging={self.weight_averaging!r} averages the weights of "
+                "epochs, which solver='lbfgs' does not have; use a stochastic solver or "
+                "weight_averaging=None."
             )
         if self._counts_epochs():
             raise ValueError(
@@ -334,6 +485,7 @@ class BaseNeuralEstimator(BaseEstimator):
         self.t_ = 0
         self.gradient_norms_ = []
         self.loss_ = np.inf
+        self.validation_loss_curve_ = None
         if self.solver_ == "lbfgs":
             self.best_loss_ = None
             self.validation_scores_ = self.best_validation_score_ = None
@@ -341,6 +493,7 @@ class BaseNeuralEstimator(BaseEstimator):
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping:
+            self.validation_loss_curve_ = []
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
             self.best_loss_ = None
@@ -384,8 +537,10 @@ class BaseNeuralEstimator(BaseEstimator):
         if split is not None:
             train_idx, val_idx = split
             w_val = None if sample_weight is None else sample_weight[val_idx]
-            val = (self._inputs(X[val_idx], device), self._target_tensor(y[val_idx], device),
-                   None if w_val is None else as_tensor(w_val, self._dtype, device))
+            # scorers predict from the rows as validated, with the labels as given
+            y_labels = self._labels_of(y[val_idx])
+            val = self._validation_set(X[val_idx], y[val_idx], w_val, X[val_idx], y_labels,
+                                       w_val, device)
             rows = torch.as_tensor(train_idx, device=device)
         weight = None if sample_weight is None else as_tensor(sample_weight, self._dtype, device)
         return (self._inputs(X, device), self._target_tensor(y, device), weight), val, rows

@@ -8,12 +8,15 @@ probabilities are computed only here.
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
 
-from .losses import OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
+from .losses import LOSSES, OUTPUT_ACTIVATIONS, SMOOTHED_LOSSES
 from .typing import ArrayLike, Input, NDArray, Self
 from .validation import (
     _check_partial_fit_first_call,
     _fit_context,
+    _without_weight_averaging,
+    available_if,
     column_or_1d,
     type_of_target,
 )
@@ -28,7 +31,9 @@ class NeuralClassifierMixin:
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            X_val: Input | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> Self:
         """Fit the model to data ``X`` and labels ``y``.
 
         Parameters
@@ -37,13 +42,29 @@ class NeuralClassifierMixin:
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Labels, or a label-indicator matrix for multilabel problems.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training rows, multiplied by ``class_weight``'s.
+        X_val : array-like of shape (n_val, ...), default=None
+            Validation rows for early stopping, used instead of holding out
+            ``validation_fraction`` of ``X`` (which then all trains); needs
+            ``early_stopping=True`` and ``y_val``. In a ``Pipeline``, route it
+            with ``set_fit_request(X_val=True, y_val=True)`` and have the
+            pipeline transform it like ``X`` with
+            ``Pipeline(..., transform_input=["X_val"])``, as for
+            :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+        y_val : array-like of shape (n_val,) or (n_val, n_classes), default=None
+            Labels of ``X_val``, among those of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, used as given (``class_weight``
+            does not apply to them, as in HistGradientBoosting).
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, X_val=X_val,
+                         y_val=y_val, sample_weight_val=sample_weight_val)
 
+    @available_if(_without_weight_averaging)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> Self:
@@ -101,6 +122,38 @@ class NeuralClassifierMixin:
             return np.searchsorted(self.classes_, y)
         return self._label_binarizer.transform(y)
 
+    def _finalize_sample_weight(self, sample_weight, y, incremental=False):
+        """``sample_weight`` times the rows' ``class_weight`` (sklearn's ``compute_sample_weight``)."""
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return sample_weight
+        if incremental and isinstance(class_weight, str):
+            raise ValueError(
+                f"class_weight={class_weight!r} is computed from the whole of y, which "
+                "partial_fit does not see; compute the weights once (e.g. "
+                "sklearn.utils.class_weight.compute_class_weight) and pass them as a dict."
+            )
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        try:
+            weights = compute_sample_weight(class_weight, y)
+        except ValueError as exc:
+            raise ValueError(f"Invalid class_weight={class_weight!r}: {exc}") from exc
+        return weights if sample_weight is None else sample_weight * weights
+
+    def _labels_of(self, target):
+        """The labels as given of encoded targets (the inverse of ``_validate_targets``)."""
+        if self._multiclass:
+            return self.classes_[np.asarray(target)]
+        if self._label_binarizer.y_type_ == "binary":
+            return self.classes_[np.asarray(target).ravel().astype(int)]
+        return np.asarray(target).astype(int)
+
+    def _validation_loss(self, raw, target, weight):
+        # the model's log-loss: label smoothing is a training device, not the metric
+        return LOSSES[self._loss_name](raw, target, weight)
+
     def _data_loss(self, raw, target, weight):
         eps = getattr(self, "label_smoothing", 0.0)
         if eps > 0:
@@ -126,8 +179,8 @@ class NeuralClassifierMixin:
             return torch.softmax(raw, dim=1).numpy()
         return torch.sigmoid(raw).numpy()
 
-    def _validation_score(self, module, inputs, target, weight):
-        proba = self._proba_from_raw(self._validation_output(module, inputs))
+    def _score_from_raw(self, raw, target, weight):
+        proba = self._proba_from_raw(raw)
         if self._multiclass:
             y_true, y_pred = target.cpu().numpy(), proba.argmax(axis=1)
         else:

@@ -98,7 +98,40 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
         the best epoch.
 
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping. Not used
+        when ``fit`` is given ``X_val`` and ``y_val``: those rows are the
+        validation set and every row of ``X`` trains.
+
+    scoring : str, callable, "loss" or None, default=DEFAULT
+        What early stopping compares on the validation rows, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+        ``"loss"`` is the validation loss (``validation_scores_`` holds its
+        negative); ``None`` is the estimator's ``score`` metric (accuracy,
+        R^2, the MDN's mean log-likelihood), sklearn's MLP behaviour; a
+        scorer name (``"neg_log_loss"``, ``"roc_auc"``...) or a callable
+        ``scorer(estimator, X_val, y_val)`` is called on the rows as given.
+        The validation loss is recorded in ``validation_loss_curve_``
+        whatever is compared.
+
+    weight_averaging : {"swa", "ema"} or None, default=None
+        Predict with an average of the weights along the training path:
+        ``"swa"`` (stochastic weight averaging, Izmailov et al. 2018) the
+        mean of the weights at the end of each epoch from
+        ``averaging_start`` on, ``"ema"`` their exponential moving average
+        over every optimizer step from then on. The averaged weights are
+        what ``predict`` uses and what early stopping scores and restores;
+        batch-norm statistics are recomputed over the training rows for
+        them. Stochastic solvers only (``"lbfgs"`` and ``partial_fit``
+        raise ``ValueError``; ``solver="auto"`` picks ``"adam"``).
+
+    averaging_start : int or float, default=0.75
+        The epoch whose end starts the average: an int counts epochs, a
+        float in (0, 1) is a share of ``max_iter_`` (rounded up); at least
+        the first epoch. With early stopping a fit may end before it.
+
+    averaging_decay : float, default=0.999
+        The decay of ``weight_averaging="ema"``: after each step the average
+        becomes ``decay * average + (1 - decay) * weights``.
 
     beta_1 : float, default=0.9
         Exponential decay of the first-moment estimates (Adam).
@@ -147,7 +180,13 @@ loss_ : float
         Loss of each epoch (stochastic solvers only).
 
     validation_scores_ : list of float or None
-        Validation score of each epoch when ``early_stopping=True``.
+        Validation score of each epoch when ``early_stopping=True``: what
+        ``scoring`` names, higher is better (the negative validation loss
+        for ``"loss"``).
+
+    validation_loss_curve_ : list of float or None
+        Validation loss of each epoch when ``early_stopping=True``: the data
+        loss (no penalty) on the validation rows, in ``loss_curve_``'s units.
 
     best_validation_score_ : float or None
         Best validation score when ``early_stopping=True``.

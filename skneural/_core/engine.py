@@ -7,8 +7,9 @@ sklearn's ``BaseMultilayerPerceptron._fit_stochastic`` line for line, so the
 fitted attributes mean what sklearn users expect.
 
 The estimator supplies three things: its ``module_``, a ``_data_loss(raw,
-target, weight)`` and a ``_validation_score(module, X_val, y_val, w_val)``
-that is higher-is-better (accuracy, R^2, log-likelihood).
+target, weight)`` and a ``_validation_step(module, val)`` returning the
+validation loss and a higher-is-better score (the negative loss, accuracy,
+R^2, log-likelihood or any scorer's value).
 """
 
 import math
@@ -20,6 +21,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from .averaging import WeightAverage
 from .compat import foreach_add_, foreach_norm
 from .networks import has_batch_norm
 from .optimizers import _FastAdam, make_optimizer, set_decoupled_decay
@@ -139,9 +141,10 @@ def _take(tensors, idx):
     return tuple(t[idx] for t in tensors)
 
 
-def _update_no_improvement(est, module, early_stopping, val_score):
+def _update_no_improvement(est, module, early_stopping, val_score, val_loss=None):
     """sklearn's ``_update_no_improvement_count``, keeping a copy of the best weights."""
     if early_stopping:
+        est.validation_loss_curve_.append(val_loss)
         est.validation_scores_.append(val_score)
         if val_score < est.best_validation_score_ + est.tol:
             est._no_improvement_count += 1
@@ -202,8 +205,9 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     train : tuple (inputs, target, weight)
         ``inputs`` is a tuple of tensors indexed along their first axis;
         ``weight`` may be ``None``.
-    val : tuple (inputs, target, weight) or None
-        Validation data; its presence switches early stopping on.
+    val : ValidationSet or None
+        Validation data (``base.ValidationSet``); its presence switches early
+        stopping on.
     incremental : bool
         One epoch with the existing optimizer (``partial_fit``).
     rows : LongTensor or None
@@ -242,6 +246,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     use_fast = manual is not None
     if getattr(est, "gradient_norms_", None) is None:
         est.gradient_norms_ = []
+    average = WeightAverage.create(est, train, rows, batch_size)
 
     try:
         for _ in range(max_iter):
@@ -290,6 +295,8 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     optimizer.step()
                     if use_fast:
                         fast = _FastAdam.create(optimizer)
+                if average is not None:
+                    average.after_step(module)
                 losses.append(loss.detach())
             totals = row_counts if weight is None else torch.stack(batch_totals).to(torch.float64)
             grand_total = float(totals.sum())
@@ -319,10 +326,16 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
             est.t_ += n_samples
             est.loss_curve_.append(epoch_loss)
 
-            val_score = None
+            # early stopping compares (and keeps) the averaged weights once there are any
+            scored = module
+            if average is not None:
+                average.after_epoch(module, est.n_iter_)
+                if average.started and early_stopping:
+                    scored = average.network()
+            val_score = val_loss = None
             if early_stopping:
-                val_score = float(est._validation_score(module, *val))
-            _update_no_improvement(est, module, early_stopping, val_score)
+                val_loss, val_score = est._validation_step(scored, val)
+            _update_no_improvement(est, scored, early_stopping, val_score, val_loss)
             progress.update(est.n_iter_, loss=epoch_loss, val_score=val_score)
             _schedule(est, optimizer, est.n_iter_ - first_iter)
 
@@ -355,6 +368,8 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
 
     if early_stopping and getattr(est, "_best_state", None) is not None:
         module.load_state_dict(est._best_state)
+    elif average is not None and average.started:
+        module.load_state_dict(average.network().state_dict())
     est._best_state = None
     module.eval()
 

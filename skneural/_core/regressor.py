@@ -3,7 +3,7 @@
 import numpy as np
 
 from .typing import ArrayLike, Input, Self
-from .validation import _fit_context, column_or_1d
+from .validation import _fit_context, _without_weight_averaging, available_if, column_or_1d
 
 
 def weighted_moments(y, sample_weight=None):
@@ -24,7 +24,9 @@ class NeuralRegressorMixin:
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def fit(self: Self, X: Input, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            X_val: Input | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> Self:
         """Fit the model to data ``X`` and targets ``y``.
 
         Parameters
@@ -32,13 +34,27 @@ class NeuralRegressorMixin:
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows for early stopping, used instead of holding out
+            ``validation_fraction`` of ``X`` (which then all trains); needs
+            ``early_stopping=True`` and ``y_val``. In a ``Pipeline``, route it
+            with ``set_fit_request(X_val=True, y_val=True)`` and have the
+            pipeline transform it like ``X`` with
+            ``Pipeline(..., transform_input=["X_val"])``, as for
+            :class:`~sklearn.ensemble.HistGradientBoostingRegressor`.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, X_val=X_val,
+                         y_val=y_val, sample_weight_val=sample_weight_val)
 
+    @available_if(_without_weight_averaging)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self: Self, X: Input, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> Self:
@@ -59,6 +75,11 @@ class NeuralRegressorMixin:
     def _validate_Xy(self, X, y, reset):
         X, y = super()._validate_Xy(X, y, reset)
         return X, np.asarray(y, dtype=X.dtype)
+
+    def _labels_of(self, target):
+        """Targets in their own units from the network's (the inverse of the scaling)."""
+        y = np.asarray(target) * self._y_scale + self._y_mean
+        return y.ravel() if y.shape[1] == 1 else y
 
     def _targets_2d(self, y, reset):
         """``y`` as (n_samples, n_outputs), checked against the fitted output count."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from sklearn import config_context, get_config
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
     check_array,
@@ -262,6 +263,20 @@ except ImportError:
         return sample_weight
 
 
+def _without_weight_averaging(est):
+    """``partial_fit`` exists only without ``weight_averaging`` (sklearn's ``available_if``).
+
+    Each ``partial_fit`` call is one epoch and keeps no average, as sklearn's
+    MLP offers no ``partial_fit`` for ``solver="lbfgs"``.
+    """
+    if getattr(est, "weight_averaging", None) is not None:
+        raise AttributeError(
+            f"partial_fit is not available with weight_averaging={est.weight_averaging!r}: "
+            "each call is one epoch and keeps no average; use fit."
+        )
+    return True
+
+
 __all__ = [
     "Interval",
     "InvalidParameterError",
@@ -272,6 +287,8 @@ __all__ = [
     "_check_partial_fit_first_call",
     "_check_sample_weight",
     "_fit_context",
+    "_without_weight_averaging",
+    "available_if",
     "as_tensor",
     "check_is_fitted",
     "check_random_state",

@@ -134,6 +134,14 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         Train against targets ``1 - eps`` on the true class and
         ``eps / (K - 1)`` on each other class (seed 003).
 
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}`` (one dict per label for
+        multilabel ``y``), or ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))``: each training row's weight is its class's, times
+        its ``sample_weight`` (sklearn's ``compute_sample_weight``). The
+        internal validation split inherits them; ``sample_weight_val`` is
+        used as given. ``partial_fit`` takes dicts only.
+
 
     Attributes
     ----------
@@ -183,6 +191,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         "mc_dropout": [Interval(Integral, 0, None, closed="left")],
         **REGULARIZATION_CONSTRAINTS,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [None, dict, list, StrOptions({"balanced"})],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
@@ -205,13 +214,14 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
                  batch_size="auto", learning_rate="cosine", learning_rate_init=0.001,
                  power_t=0.5, max_iter="auto", shuffle=True, random_state=None, tol=1e-4,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 early_stopping=False, validation_fraction=0.1, scoring=None, weight_averaging=None,
+                 averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change="auto", max_fun=15000, clip_grad_norm=5.0,
                  device="cpu", n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
-                 label_smoothing=0.0):
+                 label_smoothing=0.0, class_weight=None):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
@@ -240,6 +250,10 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.weight_averaging = weight_averaging
+        self.averaging_start = averaging_start
+        self.averaging_decay = averaging_decay
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -263,6 +277,7 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
         self.adversarial_eps = adversarial_eps
         self.penalty_start_epoch = penalty_start_epoch
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
 
     # LSTM-FCN's budget: chosen by 3-fold CV on the training splits of bench_lstm.py's
     # data sets (RESULTS, issue 19); the patience equals the budget, so the cosine
@@ -336,10 +351,15 @@ class LSTMSequenceClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralE
     def _learn_statistics(self, X, y, sample_weight):
         self._x_mean, self._x_scale = standardization_stats(X, self.standardize, sample_weight)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+    def _fit(self, X, y, sample_weight=None, incremental=False, **validation_data):
+        super()._fit(X, y, sample_weight=sample_weight, incremental=incremental,
+                     **validation_data)
         if self.module_.conv is not None:
-            self._refresh_norm_statistics(X, sample_weight)
+            # rows count as in training: by their sample_weight times their class_weight
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            weight = self._finalize_sample_weight(sample_weight, y, incremental)
+            self._refresh_norm_statistics(X, weight)
         return self
 
     def _refresh_norm_statistics(self, X, sample_weight=None):

@@ -190,7 +190,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  learning_rate_init=0.001, power_t=0.5, max_iter="auto", shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 validation_fraction=0.1, scoring="loss", weight_averaging=None,
+                 averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
                  n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
@@ -205,6 +206,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
+            scoring=scoring, weight_averaging=weight_averaging,
+            averaging_start=averaging_start, averaging_decay=averaging_decay,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
             normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
@@ -299,8 +302,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         target = torch.as_tensor(y_scaled, dtype=params[1].dtype, device=params[1].device)
         return (mixture_log_prob(target, *params) - self._log_jacobian).numpy()
 
-    def _validation_score(self, module, inputs, target, weight):
-        raw = self._validation_output(module, inputs)
+    def _score_from_raw(self, raw, target, weight):
         log_prob = self._log_prob_from_raw(raw, target.to("cpu", torch.float64))
         w = None if weight is None else weight.cpu().numpy()
         return float(np.average(log_prob, weights=w))

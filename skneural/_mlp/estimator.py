@@ -60,6 +60,14 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
         Train against targets ``1 - eps`` on the true class and
         ``eps / (K - 1)`` on each other class (seed 003).
 
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}`` (one dict per label for
+        multilabel ``y``), or ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))``: each training row's weight is its class's, times
+        its ``sample_weight`` (sklearn's ``compute_sample_weight``). The
+        internal validation split inherits them; ``sample_weight_val`` is
+        used as given. ``partial_fit`` takes dicts only.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -101,6 +109,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [None, dict, list, StrOptions({"balanced"})],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -108,14 +117,15 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 validation_fraction=0.1, scoring=None, weight_averaging=None,
+                 averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
                  n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
-                 label_smoothing=0.0):
+                 label_smoothing=0.0, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -123,6 +133,8 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
+            scoring=scoring, weight_averaging=weight_averaging,
+            averaging_start=averaging_start, averaging_decay=averaging_decay,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
             normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
@@ -134,6 +146,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
             adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
         )
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
 
 
 @fill_doc
@@ -224,7 +237,8 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 validation_fraction=0.1, scoring="loss", weight_averaging=None,
+                 averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  normalization=None, init="auto", clip_grad_norm=None, device="cpu",
                  n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
@@ -239,6 +253,8 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
+            scoring=scoring, weight_averaging=weight_averaging,
+            averaging_start=averaging_start, averaging_decay=averaging_decay,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, dropout=dropout, batch_norm=batch_norm,
             normalization=normalization, init=init, clip_grad_norm=clip_grad_norm,
@@ -276,8 +292,8 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         pred = np.exp(raw) if self.loss == "poisson" else raw * self._y_scale + self._y_mean
         return pred.ravel() if pred.shape[1] == 1 else pred
 
-    def _validation_score(self, module, inputs, target, weight):
-        pred = self._output_from_raw(self._validation_output(module, inputs))
+    def _score_from_raw(self, raw, target, weight):
+        pred = self._output_from_raw(raw)
         y_true = target.cpu().numpy() * self._y_scale + self._y_mean
         w = None if weight is None else weight.cpu().numpy()
         return r2_score(y_true.reshape(pred.shape), pred, sample_weight=w)
