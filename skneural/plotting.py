@@ -44,14 +44,16 @@ def _axes(ax):
 
 
 def plot_learning_curve(estimator: BaseEstimator, *, ax: Axes | None = None) -> Axes:
-    """Plot the training loss per epoch and, with early stopping, the validation score.
+    """Plot the training loss per epoch and, with early stopping, the validation loss and score.
 
     Parameters
     ----------
     estimator : fitted skneural estimator
         Reads ``loss_curve_`` (for ``GANSampler`` a dict with the
         discriminator's and the generator's curves) and, when present and
-        non-empty, ``validation_scores_`` (drawn on a second y axis).
+        non-empty, ``validation_loss_curve_`` (drawn beside the training
+        loss, in its units) and ``validation_scores_`` (on a second y axis,
+        unless ``scoring="loss"`` makes them the negative validation loss).
     ax : matplotlib Axes, default=None
         Where to draw; a new figure when ``None``.
 
@@ -68,8 +70,11 @@ def plot_learning_curve(estimator: BaseEstimator, *, ax: Axes | None = None) -> 
     for name, values in curves.items():
         lines += ax.plot(np.arange(1, len(values) + 1), values, label=f"{name} loss")
     ax.set(xlabel="epoch", ylabel="loss", title=f"{type(estimator).__name__}: learning curve")
+    val_losses = getattr(estimator, "validation_loss_curve_", None)
+    if val_losses:
+        lines += ax.plot(np.arange(1, len(val_losses) + 1), val_losses, label="validation loss")
     scores = getattr(estimator, "validation_scores_", None)
-    if scores:
+    if scores and getattr(estimator, "scoring", None) != "loss":
         twin = ax.twinx()
         lines += twin.plot(np.arange(1, len(scores) + 1), scores, color="tab:orange",
                            label="validation score")

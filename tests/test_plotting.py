@@ -30,11 +30,16 @@ def test_learning_curve_draws_loss_and_validation_scores():
     X, y = data("MLPClassifier", n=80)
     clf = fit("MLPClassifier", X, y, max_iter=6, early_stopping=True, validation_fraction=0.25)
     ax = plot_learning_curve(clf)
-    (loss,) = ax.get_lines()
+    loss, val_loss = ax.get_lines()
     np.testing.assert_array_equal(loss.get_ydata(), clf.loss_curve_)
     np.testing.assert_array_equal(loss.get_xdata(), np.arange(1, clf.n_iter_ + 1))
+    np.testing.assert_array_equal(val_loss.get_ydata(), clf.validation_loss_curve_)
     (twin,) = [other for other in ax.figure.axes if other is not ax]
     np.testing.assert_array_equal(twin.get_lines()[0].get_ydata(), clf.validation_scores_)
+    # scoring="loss": the scores are the negative validation loss, so no second axis
+    clf = fit("MLPClassifier", X, y, max_iter=6, early_stopping=True, scoring="loss")
+    _, ax = plt.subplots()
+    assert len(plot_learning_curve(clf, ax=ax).get_lines()) == 2 and len(ax.figure.axes) == 1
 
 
 def test_learning_curve_of_a_gan_has_both_networks():

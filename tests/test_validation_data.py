@@ -15,7 +15,7 @@ import sklearn
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_multilabel_classification
 from sklearn.metrics import log_loss
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
@@ -136,6 +136,12 @@ def test_pipeline_transforms_and_routes_x_val_in_a_grid_search(blobs):
         np.testing.assert_allclose(val_rows(record), scaler.transform(X_val), rtol=1e-12)
         search = GridSearchCV(pipe, {"clf__alpha": [1e-4, 1e-1]}, cv=3)
         search.fit(X, y, X_val=X_val, y_val=y_val)
+        cv = cross_validate(pipe, X, y, cv=3, params={"X_val": X_val, "y_val": y_val},
+                            return_estimator=True)
+    for fold in cv["estimator"]:  # each fold's model trained on all its rows, scored X_val
+        clf = fold.named_steps["clf"]
+        assert clf.t_ == clf.n_iter_ * 120
+        assert clf.best_validation_score_ == pytest.approx(fold.score(X_val, y_val))
     assert search.best_params_["clf__alpha"] in (1e-4, 1e-1)
     fitted = search.best_estimator_.named_steps["clf"]
     assert fitted.t_ == fitted.n_iter_ * len(X)  # the refit trains on every row
