@@ -291,6 +291,16 @@ mc_dropout : int, default=0
         (seed 002). Stochastic solvers only: ``"lbfgs"`` has no epochs."""
 
 
+CLASS_WEIGHT_PARAMETER = """\
+class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}`` (one dict per label for
+        multilabel ``y``), or ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))``: each training row's weight is its class's, times
+        its ``sample_weight`` (sklearn's ``compute_sample_weight``). The
+        internal validation split inherits them; ``sample_weight_val`` is
+        used as given. ``partial_fit`` takes dicts only."""
+
+
 def _class_values(cls):
     """The ``[[name]]`` values of ``cls``: its defaults and its "auto" rules."""
     defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()
@@ -318,7 +328,8 @@ def fill_doc(cls):
     values = _class_values(cls)
     for key, text in (("{engine_parameters}", _with_defaults(ENGINE_PARAMETERS, values)),
                       ("{engine_attributes}", ENGINE_ATTRIBUTES),
-                      ("{regularization_parameters}", REGULARIZATION_PARAMETERS)):
+                      ("{regularization_parameters}", REGULARIZATION_PARAMETERS),
+                      ("{class_weight_parameter}", CLASS_WEIGHT_PARAMETER)):
         cls.__doc__ = cls.__doc__.replace(key, text)
     for name, value in values.items():
         cls.__doc__ = cls.__doc__.replace(f"[[{name}]]", value)

@@ -60,13 +60,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
         Train against targets ``1 - eps`` on the true class and
         ``eps / (K - 1)`` on each other class (seed 003).
 
-    class_weight : dict, list of dict, "balanced" or None, default=None
-        Weights of the classes, ``{label: weight}`` (one dict per label for
-        multilabel ``y``), or ``"balanced"`` for ``n_samples / (n_classes *
-        np.bincount(y))``: each training row's weight is its class's, times
-        its ``sample_weight`` (sklearn's ``compute_sample_weight``). The
-        internal validation split inherits them; ``sample_weight_val`` is
-        used as given. ``partial_fit`` takes dicts only.
+    {class_weight_parameter}
 
     Attributes
     ----------
