@@ -3,6 +3,7 @@
 import sys
 
 from ._convnet import ConvNetClassifier
+from ._core.tabular import CategoricalCodes
 from ._gan import GANSampler, TabularEncoder
 from ._gan import encoder as _gan_encoder
 from ._lstm import LSTMSequenceClassifier
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 _SAVED_TYPES = (ConvNetClassifier, GANSampler, LSTMSequenceClassifier, MLPClassifier,
-                MLPRegressor, MixtureDensityRegressor, TabularEncoder)
+                MLPRegressor, MixtureDensityRegressor, TabularEncoder, CategoricalCodes)
 
 # Files saved before the estimators moved into per-family subpackages name
 # their classes by the old flat modules. Each family package re-exports its

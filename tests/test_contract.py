@@ -149,6 +149,9 @@ DENSE = {
     "batch_norm": [Case(True)],
     "normalization": [Case("layer")],
     "init": [Case("normal")],
+    # the last column's 40 distinct values become 40 categories, read through an embedding
+    "categorical_features": [Case(OneOf(([3], None)))],
+    "embedding_dim": [Case(2, {"categorical_features": [3]})],
 }
 
 COMMON = {**ENGINE, **REGULARIZATION}

@@ -243,8 +243,9 @@ class BaseNeuralEstimator(BaseEstimator):
         if first_pass:
             # scaling statistics come from the training rows only, never the validation rows
             rows = slice(None) if split is None else split[0]
-            self._learn_statistics(X[rows], y[rows],
-                                   None if sample_weight is None else sample_weight[rows])
+            w_rows = None if sample_weight is None else sample_weight[rows]
+            self._learn_statistics(X[rows], y[rows], w_rows)
+            self._learn_input_statistics(X[rows], w_rows)
         y = self._scale_targets(y)
         if val_data is not None:
             val_data = (val_data[0], self._scale_targets(val_data[1]), *val_data[2:])
@@ -388,6 +389,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _learn_statistics(self, X, y, sample_weight):
         """Learn input or target scaling from the training rows (first fit only); none here."""
+
+    def _learn_input_statistics(self, X, sample_weight):
+        """Statistics of the training rows' inputs the network is built with (none here)."""
 
     def _scale_targets(self, y):
         """Targets as the network trains on them (after ``_learn_statistics``); unchanged here."""

@@ -103,6 +103,9 @@ def input_jacobian(estimator: BaseEstimator, X: ArrayLike) -> NDArray:
     (4, 1, 3)
     """
     check_is_fitted(estimator)
+    if getattr(estimator, "is_categorical_", None) is not None:
+        raise ValueError("input_jacobian needs numeric inputs: this model reads categorical "
+                         "columns, which have no derivative.")
     X = estimator._validate_X(X, reset=False)
     module = estimator.module_.eval()
     device = next(module.parameters()).device

@@ -301,6 +301,38 @@ class_weight : dict, list of dict, "balanced" or None, default=None
         used as given. ``partial_fit`` takes dicts only."""
 
 
+CATEGORICAL_PARAMETERS = """\
+categorical_features : "from_dtype", array-like of bool, int or str, or None, default="from_dtype"
+        The categorical columns, as in ``HistGradientBoostingClassifier``: a
+        boolean mask, column indices, or column names. ``"from_dtype"`` takes
+        a DataFrame's (pandas, polars) ``category``/``Enum`` columns and its
+        string and object columns; ``None`` treats every column as numeric.
+        Each categorical column is read through a learned embedding,
+        concatenated to the numeric columns before the first layer (so
+        ``coefs_[0]`` has one row per numeric column, then one per embedding
+        coordinate). Categories are learned in the first ``fit`` as by
+        ``OrdinalEncoder``; a missing value (NaN, None) is a category of its
+        own. A category not seen in ``fit`` (or a missing value in a column
+        that had none) is read as the average category, the
+        training-frequency-weighted mean of the column's embeddings, with a
+        ``UserWarning`` naming the column.
+
+    embedding_dim : int, dict or "auto", default="auto"
+        Width of each categorical column's embedding: one int for all, or
+        ``{column: width}`` by name (index without names), ``"auto"`` for
+        the others. ``"auto"`` is fastai's rule ``round(1.6 * n ** 0.56)``
+        capped at 50, ``n`` the column's categories plus one for the missing
+        value. The widths used are in ``embedding_dims_``."""
+
+
+CATEGORICAL_ATTRIBUTES = """\
+is_categorical_ : ndarray of bool of shape (n_features_in_,) or None
+        Which columns were read as categorical (``None``: none).
+
+    embedding_dims_ : list of int
+        The embedding width of each categorical column, in column order."""
+
+
 def _class_values(cls):
     """The ``[[name]]`` values of ``cls``: its defaults and its "auto" rules."""
     defaults = {name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()
@@ -329,7 +361,9 @@ def fill_doc(cls):
     for key, text in (("{engine_parameters}", _with_defaults(ENGINE_PARAMETERS, values)),
                       ("{engine_attributes}", ENGINE_ATTRIBUTES),
                       ("{regularization_parameters}", REGULARIZATION_PARAMETERS),
-                      ("{class_weight_parameter}", CLASS_WEIGHT_PARAMETER)):
+                      ("{class_weight_parameter}", CLASS_WEIGHT_PARAMETER),
+                      ("{categorical_parameters}", CATEGORICAL_PARAMETERS),
+                      ("{categorical_attributes}", CATEGORICAL_ATTRIBUTES)):
         cls.__doc__ = cls.__doc__.replace(key, text)
     for name, value in values.items():
         cls.__doc__ = cls.__doc__.replace(f"[[{name}]]", value)

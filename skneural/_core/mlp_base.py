@@ -9,7 +9,9 @@ rows at predict time and the hand-written backward pass for the plain loss.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.utils import check_consistent_length
 
 from .base import BaseNeuralEstimator
 from .networks import (
@@ -24,8 +26,9 @@ from .networks import (
     supports_numpy_forward,
 )
 from .regularizers import REGULARIZATION_CONSTRAINTS
+from .tabular import CategoricalCodes, TabularNet, auto_embedding_dim, categorical_mask
 from .typing import NDArray
-from .validation import Interval, StrOptions
+from .validation import Interval, StrOptions, as_tensor, check_array, validate_data
 
 NUMPY_PREDICT_ROWS = 64  # up to this many rows, predict runs the plain MLP in numpy
 
@@ -42,6 +45,9 @@ class _BaseMLP(BaseNeuralEstimator):
         "normalization": [None, StrOptions(set(NORMALIZATIONS))],
         "init": [StrOptions({"auto", *INITIALIZERS})],
         "mc_dropout": [Interval(Integral, 0, None, closed="left")],
+        "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
+        "embedding_dim": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"),
+                          dict],
         **REGULARIZATION_CONSTRAINTS,
     }
 
@@ -57,7 +63,8 @@ class _BaseMLP(BaseNeuralEstimator):
                  n_threads=None, mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
-                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0):
+                 adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 categorical_features="from_dtype", embedding_dim="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -106,6 +113,8 @@ class _BaseMLP(BaseNeuralEstimator):
         self.adversarial = adversarial
         self.adversarial_eps = adversarial_eps
         self.penalty_start_epoch = penalty_start_epoch
+        self.categorical_features = categorical_features
+        self.embedding_dim = embedding_dim
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -123,11 +132,113 @@ class _BaseMLP(BaseNeuralEstimator):
         return "batch" if self.batch_norm else self.normalization
 
     def _build_module(self, n_features):
-        module = MLP(n_features, self._hidden_sizes(), self.n_outputs_,
+        module = MLP(self._network_width(n_features), self._hidden_sizes(), self.n_outputs_,
                      activation=self.activation, normalization=self._normalization(),
                      dropout=self.dropout)
         init_weights(module, self.init, self.activation)
-        return module
+        return self._with_embeddings(module)
+
+    # ------------------------------------------------------ categorical columns
+    # Validated rows hold the numeric columns, then one integer code per
+    # categorical column (_core/tabular.py); the network embeds the codes.
+    def _validate_X(self, X, reset):
+        X = self._find_categorical(X) if reset else X
+        if getattr(self, "_categories", None) is None:
+            return super()._validate_X(X, reset)
+        validate_data(self, X, reset=reset, skip_check_array=True)  # names, column count
+        return self._encode(X, reset)
+
+    def _validate_Xy(self, X, y, reset):
+        X = self._find_categorical(X) if reset else X
+        if getattr(self, "_categories", None) is None:
+            return super()._validate_Xy(X, y, reset)
+        validate_data(self, X, y, reset=reset, skip_check_array=True)  # names, column count
+        y = check_array(y, accept_sparse="csr", ensure_2d=False, dtype=None, input_name="y",
+                        estimator=self)  # as check_X_y(multi_output=True) checks y
+        X = self._encode(X, reset)
+        check_consistent_length(X, y)
+        return X, y
+
+    def _find_categorical(self, X):
+        """Find ``X``'s categorical columns and learn their categories (``fit``)."""
+        if not hasattr(X, "shape"):
+            X = np.asarray(X, dtype=object)
+        mask = None if len(X.shape) != 2 else categorical_mask(X, self.categorical_features)
+        self.is_categorical_ = mask
+        if mask is None:
+            self._categories = None
+            self.embedding_dims_ = []
+            return X
+        if sp.issparse(X):
+            raise ValueError("categorical_features cannot be used with sparse X; encode the "
+                             "categorical columns of a dense X instead.")
+        names = getattr(X, "columns", None)
+        names = [str(c) for c in names] if names is not None else list(range(X.shape[1]))
+        self._categories = CategoricalCodes(mask, [n for n, m in zip(names, mask) if m]).fit(X)
+        self.embedding_dims_ = self._embedding_dims(self._categories)
+        return X
+
+    def _embedding_dims(self, categories):
+        """Each categorical column's embedding width from ``embedding_dim``."""
+        dims = []
+        for name, n_levels in zip(categories.names, categories.n_levels):
+            width = self.embedding_dim
+            if isinstance(width, dict):
+                width = width.get(name, "auto")
+            if isinstance(width, str):
+                width = auto_embedding_dim(n_levels + 1)  # the categories and the missing value
+            elif not (isinstance(width, Integral) and width >= 1):
+                raise ValueError(f"embedding_dim[{name!r}] must be a positive int or "
+                                 f"'auto', got {width!r}.")
+            dims.append(int(width))
+        if isinstance(self.embedding_dim, dict):
+            unused = set(self.embedding_dim) - set(categories.names)
+            if unused:
+                raise ValueError(f"embedding_dim names {sorted(unused, key=str)} that are not "
+                                 f"categorical columns; those are {categories.names}.")
+        return dims
+
+    def _encode(self, X, reset):
+        """Numeric columns then categorical codes, as one float array."""
+        if not hasattr(X, "shape"):
+            X = np.asarray(X, dtype=object)
+        if sp.issparse(X):
+            raise ValueError("This model was fitted with categorical columns; X cannot be "
+                             "sparse.")
+        numeric = self._categories.numeric(X, dtype=(np.float64, np.float32))
+        if numeric.shape[1] == 0 and not reset:
+            numeric = numeric.astype(np.float32 if self._dtype == torch.float32 else np.float64)
+        codes = self._categories.codes(X, warn=not reset)
+        return np.hstack([numeric, codes.astype(numeric.dtype)])
+
+    def _learn_input_statistics(self, X, sample_weight):
+        """Training shares of each category: the weights of the unknown category's embedding."""
+        if getattr(self, "_categories", None) is not None:
+            codes = X[:, X.shape[1] - len(self.embedding_dims_):]
+            self._category_shares = self._categories.frequencies(codes, sample_weight)
+
+    def _network_width(self, n_features):
+        """Width of the network's input: numeric columns plus embedding vectors."""
+        return n_features - len(self.embedding_dims_) + sum(self.embedding_dims_) \
+            if getattr(self, "_categories", None) is not None else n_features
+
+    def _with_embeddings(self, body):
+        """``body`` behind the categorical columns' embeddings, if there are any."""
+        if getattr(self, "_categories", None) is None:
+            return body
+        net = TabularNet(body, self._categories.n_levels, self.embedding_dims_)
+        shares = getattr(self, "_category_shares", None)
+        if shares is not None:
+            net.embedding.set_frequencies(shares)
+        return net
+
+    def _inputs(self, X, device):
+        if getattr(self, "_categories", None) is None:
+            return super()._inputs(X, device)
+        n_numeric = X.shape[1] - len(self.embedding_dims_)
+        codes = np.ascontiguousarray(X[:, n_numeric:]).astype(np.int64)
+        return (as_tensor(np.ascontiguousarray(X[:, :n_numeric]), self._dtype, device),
+                torch.as_tensor(codes, device=device))
 
     def _raw_output(self, X, module=None, dropout_on=False):
         # a few rows through a plain network on the CPU: numpy beats torch's per-op dispatch

@@ -121,6 +121,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     {regularization_parameters}
 
+    {categorical_parameters}
+
     scale_target : bool, default=True
         Standardize the targets before training. The densities, samples and
         predictions are always reported in the target's units.
@@ -128,6 +130,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     Attributes
     ----------
     {engine_attributes}
+
+    {categorical_attributes}
 
     n_outputs_ : int
         Number of target columns ``D``.
@@ -198,6 +202,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 categorical_features="from_dtype", embedding_dim="auto",
                  scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -217,6 +222,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             jacobian_penalty=jacobian_penalty, input_noise=input_noise,
             weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
             adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
+            categorical_features=categorical_features, embedding_dim=embedding_dim,
         )
         self.n_components = n_components
         self.component = component
@@ -251,10 +257,11 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                               self.component)
         members = []
         for _ in range(self.n_estimators):   # member 0 draws the weights a single fit would
-            module = MLP(n_features, self._hidden_sizes(), n_raw, activation=self.activation,
-                         normalization=self._normalization(), dropout=self.dropout)
+            module = MLP(self._network_width(n_features), self._hidden_sizes(), n_raw,
+                         activation=self.activation, normalization=self._normalization(),
+                         dropout=self.dropout)
             init_weights(module, self.init, self.activation)
-            members.append(module)
+            members.append(self._with_embeddings(module))  # each member its own embeddings
         return members[0] if self.n_estimators == 1 else MemberStack(members)
 
     @property

@@ -10,8 +10,8 @@ class MemberStack(torch.nn.Module):
         super().__init__()
         self.members = torch.nn.ModuleList(members)
 
-    def forward(self, x):  # (B, F) -> (B, M * P)
-        return torch.cat([member(x) for member in self.members], dim=1)
+    def forward(self, *inputs):  # (B, F) [, codes] -> (B, M * P)
+        return torch.cat([member(*inputs) for member in self.members], dim=1)
 
     def linear_layers(self):
         """Every member's affine maps, member after member (what ``coefs_`` lists)."""

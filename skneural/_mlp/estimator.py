@@ -56,6 +56,8 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
 
     {regularization_parameters}
 
+    {categorical_parameters}
+
     label_smoothing : float, default=0.0
         Train against targets ``1 - eps`` on the true class and
         ``eps / (K - 1)`` on each other class (seed 003).
@@ -68,6 +70,8 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
         Class labels.
 
     {engine_attributes}
+
+    {categorical_attributes}
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)``.
@@ -119,6 +123,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 categorical_features="from_dtype", embedding_dim="auto",
                  label_smoothing=0.0, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -138,6 +143,7 @@ class MLPClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseMLP):
             jacobian_penalty=jacobian_penalty, input_noise=input_noise,
             weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
             adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
+            categorical_features=categorical_features, embedding_dim=embedding_dim,
         )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
@@ -181,6 +187,8 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
 
     {regularization_parameters}
 
+    {categorical_parameters}
+
     scale_target : bool, default=True
         Standardize the targets of ``loss="squared_error"`` before training
         and undo it in ``predict``. ``loss_`` and ``loss_curve_`` are then in
@@ -189,6 +197,8 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
     Attributes
     ----------
     {engine_attributes}
+
+    {categorical_attributes}
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)``.
@@ -239,6 +249,7 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
+                 categorical_features="from_dtype", embedding_dim="auto",
                  scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -258,6 +269,7 @@ class MLPRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
             jacobian_penalty=jacobian_penalty, input_noise=input_noise,
             weight_noise=weight_noise, dropconnect=dropconnect, adversarial=adversarial,
             adversarial_eps=adversarial_eps, penalty_start_epoch=penalty_start_epoch,
+            categorical_features=categorical_features, embedding_dim=embedding_dim,
         )
         self.loss = loss
         self.scale_target = scale_target
