@@ -189,9 +189,9 @@ def plot_samples(X: ArrayLike, samples: ArrayLike, *, features: tuple = (0, 1),
     ax : matplotlib Axes
     """
     def columns(rows):
-        if hasattr(rows, "iloc"):
-            return [np.asarray(rows[f] if isinstance(f, str) else rows.iloc[:, f])
-                    for f in features]
+        if hasattr(rows, "columns") and hasattr(rows, "dtypes"):  # pandas or polars
+            names = list(rows.columns)
+            return [np.asarray(rows[f if isinstance(f, str) else names[f]]) for f in features]
         rows = np.asarray(rows)
         if rows.ndim != 2:
             raise ValueError(f"rows must be 2-D, got shape {rows.shape}.")

@@ -14,7 +14,9 @@ Encoded layout: ``[numeric part (one value per numeric column) | one-hot
 blocks: the mode blocks of the numeric columns, then the categories]``.
 
 pandas is an optional extra: it is imported only where a DataFrame's
-dtypes are read or a DataFrame is built, so arrays need no pandas.
+dtypes are read or a DataFrame is built, so arrays need no pandas. Other
+DataFrames (polars) are read and rebuilt through narwhals, which
+scikit-learn >= 1.7 installs: a model fitted on one samples the same kind.
 """
 
 import sys
@@ -46,6 +48,29 @@ def _pandas(needed_for):
 def _loaded_pandas():
     """pandas if something already imported it, else None (then no object is a pandas one)."""
     return sys.modules.get("pandas")
+
+
+def _narwhals():
+    """narwhals' stable API, or None (scikit-learn < 1.7 does not install it)."""
+    try:
+        import narwhals.stable.v2 as nw
+    except ImportError:
+        return None
+    return nw
+
+
+def narwhals_frame(X):
+    """``X`` as an eager narwhals DataFrame when it is a DataFrame but not pandas', else None.
+
+    pandas frames keep their own code path (it needs no narwhals); this one
+    serves polars and the other libraries narwhals reads.
+    """
+    nw = _narwhals()
+    pd = _loaded_pandas()
+    if nw is None or (pd is not None and isinstance(X, pd.DataFrame)) \
+            or not nw.dependencies.is_into_dataframe(X):
+        return None
+    return nw.from_native(X, eager_only=True)
 
 
 def _is_missing(value):
@@ -80,12 +105,29 @@ def describe_dtype(dtype):
     """A column's dtype as plain values (a name, or a categorical's categories and order).
 
     pandas dtype objects hold pandas internals that ``skops.io`` cannot save;
-    these descriptions round-trip through pickle and skops alike.
+    these descriptions round-trip through pickle and skops alike. A narwhals
+    dtype (of a polars column) is its name, or an Enum's categories.
     """
-    pd = _loaded_pandas()
+    pd, nw = _loaded_pandas(), _narwhals()
     if pd is not None and isinstance(dtype, pd.CategoricalDtype):
         return ("category", dtype.categories.tolist(), bool(dtype.ordered))
+    if nw is not None and isinstance(dtype, nw.Enum):
+        return ("enum", list(dtype.categories))
     return str(dtype)
+
+
+def narwhals_dtype_from_description(description):
+    """The narwhals dtype :func:`describe_dtype` described; None if not rebuilt.
+
+    Dtypes with parameters other than an Enum's (``Datetime(time_unit=...)``)
+    are not rebuilt; their columns keep the dtype their values give.
+    """
+    nw = _narwhals()
+    if not isinstance(description, str):
+        return nw.Enum(description[1])
+    dtype = getattr(nw, description, None)
+    is_dtype = isinstance(dtype, type) and issubclass(dtype, nw.dtypes.DType)
+    return dtype() if is_dtype else None
 
 
 def dtype_from_description(description):
@@ -118,6 +160,12 @@ def categorical_indices(X, categorical_features, n_features):
             )
         if not _is_dataframe(X):
             return []
+        frame = narwhals_frame(X)
+        if frame is not None:
+            nw = _narwhals()
+            kinds = (nw.Boolean, nw.Categorical, nw.Enum, nw.Object, nw.String)
+            return [i for i, dtype in enumerate(frame.schema.dtypes())
+                    if isinstance(dtype, kinds)]
         pd = _pandas("to find the categorical columns of a DataFrame")
         return [i for i, dtype in enumerate(X.dtypes)
                 if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
@@ -192,9 +240,16 @@ class TabularEncoder:
                     f"Categorical column {i} mixes types that cannot be ordered ({exc}); "
                     "convert it to strings."
                 ) from exc
-        # Restore DataFrame dtypes on the way out: categories, ints, floats.
-        self.dtypes_ = None if frame is None else [describe_dtype(d) for d in frame.dtypes]
-        self.columns_ = None if frame is None else list(frame.columns)
+        # Restore DataFrame dtypes on the way out: categories, ints, floats;
+        # ``backend_`` names the library of a DataFrame that is not pandas'.
+        self.dtypes_, self.columns_, self.backend_ = None, None, None
+        if frame is not None:
+            self.columns_ = list(frame.columns)
+            native = narwhals_frame(frame)
+            if native is not None:
+                self.backend_ = native.implementation.value
+            dtypes = frame.dtypes if native is None else native.schema.dtypes()
+            self.dtypes_ = [describe_dtype(d) for d in dtypes]
         return self
 
     def _fit_modes(self, column):
@@ -312,6 +367,9 @@ class TabularEncoder:
         return out
 
     def _frame(self, columns):
+        backend = getattr(self, "backend_", None)  # absent in models saved before polars
+        if backend is not None:
+            return self._narwhals_frame(columns, backend)
         pd = _pandas("to return the rows of a model fitted on a DataFrame as a DataFrame")
         data = {}
         for name, column, description in zip(self.columns_, columns, self.dtypes_):
@@ -328,3 +386,24 @@ class TabularEncoder:
                 except (TypeError, ValueError):
                     data[name] = column
         return pd.DataFrame(data, columns=self.columns_)
+
+    def _narwhals_frame(self, columns, backend):
+        """The rows as a ``backend`` (e.g. polars) DataFrame with the training dtypes."""
+        nw = _narwhals()
+        if nw is None:
+            raise ImportError(f"GANSampler needs narwhals (`pip install narwhals`) to return "
+                              f"the rows of a model fitted on a {backend} DataFrame.")
+        data = {}
+        for name, column, description in zip(self.columns_, columns, self.dtypes_):
+            dtype = narwhals_dtype_from_description(description)
+            if dtype is not None and dtype.is_integer() and column.dtype.kind == "f":
+                column = np.rint(column)
+                width = getattr(np, str(dtype).lower(), None)  # "UInt8" -> np.uint8
+                if width is not None:  # clipped, so the cast cannot fail or wrap around
+                    column = np.clip(column, np.iinfo(width).min, np.iinfo(width).max)
+            values = column.tolist() if column.dtype == object else column
+            series = nw.new_series(name, values, backend=backend)
+            data[name] = series if dtype is None else series.cast(dtype)
+        # the Series carry their backend; naming it again makes narwhals 2.29
+        # rebuild them, which turns polars Enum columns into Categorical ones
+        return nw.from_dict(data).to_native()
