@@ -95,9 +95,10 @@ class NeuralClassifierMixin:
                 f"Unknown label type: {kind}. {type(self).__name__} needs binary, multiclass "
                 "or multilabel-indicator targets; use a regressor for continuous y."
             )
+        given_classes = self.__dict__.pop("_partial_fit_classes", None) if reset else None
         if reset:
             binarizer = LabelBinarizer()
-            binarizer.fit(self.__dict__.pop("_partial_fit_classes", y))
+            binarizer.fit(y if given_classes is None else given_classes)
             if len(binarizer.classes_) < 2 and kind != "multilabel-indicator":
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
@@ -111,12 +112,15 @@ class NeuralClassifierMixin:
             self.n_outputs_ = len(self.classes_) if binarizer.y_type_ != "binary" else 1
         elif kind == "multilabel-indicator" and self._label_binarizer.y_type_ != kind:
             raise ValueError("y is a label-indicator matrix but the model was fitted on labels.")
-        else:
-            unseen = np.setdiff1d(np.unique(y), self.classes_) if kind != "multilabel-indicator" else []
+        # the first partial_fit's chunk is checked against its classes too: the encoding
+        # below would map a label outside them to a wrong class or a cryptic torch error
+        if kind != "multilabel-indicator" and (not reset or given_classes is not None):
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
             if len(unseen):
+                known = "in the classes passed to partial_fit" if reset else "seen in the first fit"
                 raise ValueError(
-                    f"y contains labels {list(unseen)} not seen in the first fit; "
-                    f"known classes are {list(self.classes_)}."
+                    f"y contains labels {unseen.tolist()} not {known}; "
+                    f"known classes are {self.classes_.tolist()}."
                 )
         if self._multiclass:
             return np.searchsorted(self.classes_, y)
