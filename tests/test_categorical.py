@@ -72,7 +72,7 @@ def _unknown_vector(est, X_train, column=0):
 
     A column's table holds the missing value's row, then one row per category.
     """
-    table = est.module_.embedding.tables[column].detach().numpy()
+    table = est.module_.embedding.table(column).detach().numpy()
     counts = X_train["cat"].value_counts(dropna=False)
     shares = np.zeros(len(table))
     for level, count in counts.items():
@@ -120,7 +120,7 @@ def test_frequencies_follow_sample_weight():
     expected = np.zeros(len(LEVELS) + 1)
     for level, weight in zip(X["cat"], w):
         expected[1 + LEVELS.index(level)] += weight
-    np.testing.assert_allclose(est.module_.embedding.frequency_0.numpy(),
+    np.testing.assert_allclose(est.module_.embedding.shares(0).numpy(),
                                expected / expected.sum(), rtol=1e-12)
 
 
@@ -201,7 +201,7 @@ def test_regressors_mdn_members_and_persistence():
     mdn = fit_quiet(MixtureDensityRegressor(n_components=2, n_estimators=2, max_iter=30,
                                             solver="adam", random_state=0), X, signal)
     assert np.isfinite(mdn.log_likelihood(X, signal)).all()
-    tables = [m.embedding.tables[0] for m in mdn.module_.members]
+    tables = [m.embedding.weight for m in mdn.module_.members]
     assert tables[0] is not tables[1] and not torch.equal(tables[0], tables[1])
     for est in (reg, mdn):
         loaded = pickle.loads(pickle.dumps(est))
@@ -235,9 +235,9 @@ def test_in_a_pipeline_under_cross_validation_with_validation_data():
 def test_warm_start_and_partial_fit_keep_the_categories():
     X, y, _ = table(200)
     est = fit_quiet(MLPClassifier(**FAST, warm_start=True), X, y)
-    before = est.module_.embedding.tables[0].detach().clone()
+    before = est.module_.embedding.table(0).detach().clone()
     fit_quiet(est, X.iloc[:50], y[:50])  # a subset without some levels
-    assert est.module_.embedding.tables[0].shape == before.shape
+    assert est.module_.embedding.table(0).shape == before.shape
     online = MLPClassifier(**FAST)
     for chunk in np.tile(np.array_split(np.arange(200), 4), (15, 1)):  # 15 epochs
         online.partial_fit(X.iloc[chunk], y[chunk], classes=[0, 1])
@@ -248,4 +248,4 @@ def test_warm_start_and_partial_fit_keep_the_categories():
 def test_float32_numeric_columns_keep_float32():
     X, y, _ = table(100)
     est = fit_quiet(MLPClassifier(**FAST), X.astype({"x": np.float32}), y)
-    assert est.module_.embedding.tables[0].dtype == torch.float32
+    assert est.module_.embedding.weight.dtype == torch.float32

@@ -166,31 +166,57 @@ class CategoricalCodes:
 class CategoricalEmbedding(nn.Module):
     """One learned table a categorical column; codes ``(B, C)`` to vectors ``(B, sum(dims))``.
 
-    Row 0 of a column's lookup is computed: the ``frequency``-weighted mean
-    of its learned rows (the missing value's and each category's).
+    A column's table has one row for the missing value, then one per
+    category; the unknown category's row is computed, the ``frequency``-
+    weighted mean of the learned rows. The tables are the diagonal blocks of
+    one masked matrix, so a batch is embedded by one lookup and one sum,
+    whatever the number of columns (a loop over columns costs a few torch
+    operations each, forward and backward, which dominate small networks).
     """
 
     def __init__(self, n_levels, dims):
         super().__init__()
-        self.tables = nn.ParameterList(
-            [nn.Parameter(torch.randn(n + FIRST - 1, d)) for n, d in zip(n_levels, dims)])
-        for j, n in enumerate(n_levels):  # uniform until the fit sets the training shares
-            share = torch.full((n + FIRST - 1,), 1.0 / (n + 1), dtype=torch.float64)
-            self.register_buffer(f"frequency_{j}", share)
+        rows = [n + FIRST - 1 for n in n_levels]   # learned rows: the missing value, categories
+        row_start = np.concatenate([[0], np.cumsum(rows)])
+        col_start = np.concatenate([[0], np.cumsum(dims)])
+        n_columns, shape = len(rows), (row_start[-1], col_start[-1])
+        mask = torch.zeros(shape, dtype=torch.float64)
+        frequency = torch.zeros((n_columns, shape[0]), dtype=torch.float64)
+        for j, n in enumerate(rows):
+            mask[row_start[j]:row_start[j + 1], col_start[j]:col_start[j + 1]] = 1.0
+            frequency[j, row_start[j]:row_start[j + 1]] = 1.0 / n  # until fit sets the shares
+        self.weight = nn.Parameter(torch.randn(shape, dtype=torch.float64) * mask)
+        self.register_buffer("mask", mask)
+        self.register_buffer("frequency", frequency)
+        # code c >= 1 of column j is row n_columns + row_start[j] + c - 1 of the lookup
+        self.register_buffer("offset", torch.as_tensor(n_columns + row_start[:-1] - 1))
+        self.register_buffer("column", torch.arange(n_columns))
+        self._blocks = [(int(row_start[j]), int(row_start[j + 1]), int(col_start[j]),
+                         int(col_start[j + 1])) for j in range(n_columns)]
+
+    def table(self, j):
+        """Column ``j``'s learned rows: the missing value's, then each category's."""
+        r0, r1, c0, c1 = self._blocks[j]
+        return self.weight[r0:r1, c0:c1]
+
+    def shares(self, j):
+        """Column ``j``'s weights of its learned rows in the unknown category's vector."""
+        r0, r1, _, _ = self._blocks[j]
+        return self.frequency[j, r0:r1]
 
     def set_frequencies(self, shares):
         """Set each column's training shares of its learned rows."""
-        for j, share in enumerate(shares):
-            buffer = getattr(self, f"frequency_{j}")
-            buffer.copy_(torch.as_tensor(share, dtype=buffer.dtype))
+        with torch.no_grad():
+            for j, share in enumerate(shares):
+                r0, r1, _, _ = self._blocks[j]
+                self.frequency[j].zero_()
+                self.frequency[j, r0:r1] = torch.as_tensor(share, dtype=self.frequency.dtype)
 
     def forward(self, codes):
-        vectors = []
-        for j, table in enumerate(self.tables):
-            unknown = getattr(self, f"frequency_{j}") @ table
-            lookup = torch.cat([unknown.unsqueeze(0), table])
-            vectors.append(lookup[codes[:, j]])
-        return torch.cat(vectors, dim=1)
+        table = self.weight * self.mask                      # off-block entries stay 0
+        lookup = torch.cat([self.frequency @ table, table])  # unknown rows first
+        rows = torch.where(codes == UNKNOWN, self.column, codes + self.offset)
+        return lookup[rows].sum(dim=1)
 
 
 class TabularNet(nn.Module):
