@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
+#: examples that repeat what faster tests of the same estimators show (15-30 s each);
+#: they run with --runslow, the others in every run
+SLOW = {"plot_gan_samples.py", "plot_lstm_sequences.py", "plot_regularization_grid.py",
+        "plot_training_diagnostics.py"}
+EXAMPLES = [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW else p
+            for p in sorted((Path(__file__).parents[1] / "examples").glob("*.py"))]
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
