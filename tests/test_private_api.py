@@ -4,8 +4,9 @@ scikit-learn and torch do not promise that their underscore-prefixed helpers
 stay put. ``skneural._core.validation`` (sklearn) and ``skneural._core.compat``
 (torch) are the only modules touching them, and each falls back to a local
 equivalent. The sklearn checks run in a subprocess that removes one helper
-from its module *before* ``import skneural``, then fits the estimators and
-compares their results with a run where nothing was removed.
+(or the group that one import brings) from its module *before* ``import
+skneural``, then fits the estimators and compares their results with a run
+where nothing was removed.
 """
 
 import json
@@ -31,8 +32,8 @@ import numpy as np
 target, preload = sys.argv[1], json.loads(sys.argv[2])
 for name in preload:
     importlib.import_module(name)
-if target != "none":
-    module, attr = target.rsplit(".", 1)
+for name in target.split(",") if target != "none" else []:
+    module, attr = name.rsplit(".", 1)
     delattr(importlib.import_module(module), attr)
 
 import skneural
@@ -124,10 +125,9 @@ PRIVATE = [
     "sklearn.utils.validation._check_sample_weight",
     "sklearn.utils.validation._check_feature_names_in",
     "sklearn.utils._set_output._wrap_data_with_container",
-    "sklearn.utils._param_validation.Interval",
-    "sklearn.utils._param_validation.InvalidParameterError",
-    "sklearn.utils._param_validation.Options",
-    "sklearn.utils._param_validation.StrOptions",
+    # one import brings the four, so losing any one of them takes the same fallback
+    ",".join(f"sklearn.utils._param_validation.{name}"
+             for name in ("Interval", "InvalidParameterError", "Options", "StrOptions")),
 ]
 
 
