@@ -214,8 +214,14 @@ class _BaseMLP(BaseNeuralEstimator):
     def _learn_input_statistics(self, X, sample_weight):
         """Training shares of each category: the weights of the unknown category's embedding."""
         if getattr(self, "_categories", None) is not None:
-            codes = X[:, X.shape[1] - len(self.embedding_dims_):]
+            codes = self._split_columns(X)[1]
             self._category_shares = self._categories.frequencies(codes, sample_weight)
+
+    def _split_columns(self, X):
+        """Encoded rows as (numeric columns, int64 codes of the categorical columns)."""
+        n_numeric = X.shape[1] - len(self.embedding_dims_)
+        return (np.ascontiguousarray(X[:, :n_numeric]),
+                np.ascontiguousarray(X[:, n_numeric:]).astype(np.int64))
 
     def _network_width(self, n_features):
         """Width of the network's input: numeric columns plus embedding vectors."""
@@ -235,10 +241,8 @@ class _BaseMLP(BaseNeuralEstimator):
     def _inputs(self, X, device):
         if getattr(self, "_categories", None) is None:
             return super()._inputs(X, device)
-        n_numeric = X.shape[1] - len(self.embedding_dims_)
-        codes = np.ascontiguousarray(X[:, n_numeric:]).astype(np.int64)
-        return (as_tensor(np.ascontiguousarray(X[:, :n_numeric]), self._dtype, device),
-                torch.as_tensor(codes, device=device))
+        numeric, codes = self._split_columns(X)
+        return as_tensor(numeric, self._dtype, device), torch.as_tensor(codes, device=device)
 
     def _raw_output(self, X, module=None, dropout_on=False):
         # a few rows through a plain network on the CPU: numpy beats torch's per-op dispatch

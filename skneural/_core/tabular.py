@@ -37,12 +37,18 @@ def auto_embedding_dim(n_categories):
     return int(min(MAX_AUTO_EMBEDDING, max(1, round(1.6 * n_categories ** 0.56))))
 
 
+def narwhals():
+    """narwhals' stable API, or None (scikit-learn < 1.7 does not install it)."""
+    try:
+        import narwhals.stable.v2 as nw
+    except ImportError:
+        return None
+    return nw
+
+
 def _categorical_dtypes(X):
     """Which columns of a DataFrame hold categories, strings or Python objects; else ``None``."""
-    try:
-        import narwhals as nw
-    except ImportError:  # scikit-learn < 1.7 does not install narwhals
-        nw = None
+    nw = narwhals()
     if nw is not None and nw.dependencies.is_into_dataframe(X):
         dtypes = nw.from_native(X, eager_only=True).schema.dtypes()
         return np.array([isinstance(d, (nw.Categorical, nw.Enum, nw.String, nw.Object))

@@ -27,6 +27,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 from sklearn.utils import check_array
 
+from .._core.tabular import narwhals as _narwhals
+
 MAX_MODES = 10  # CTGAN's defaults: 10 components, weights below 0.005 pruned
 MIN_MODE_WEIGHT = 0.005
 MIN_MODE_STD = 1e-3  # in standardized units: floors the spread of single-value modes
@@ -48,15 +50,6 @@ def _pandas(needed_for):
 def _loaded_pandas():
     """pandas if something already imported it, else None (then no object is a pandas one)."""
     return sys.modules.get("pandas")
-
-
-def _narwhals():
-    """narwhals' stable API, or None (scikit-learn < 1.7 does not install it)."""
-    try:
-        import narwhals.stable.v2 as nw
-    except ImportError:
-        return None
-    return nw
 
 
 def narwhals_frame(X):
