@@ -74,6 +74,7 @@ def random_technique(value, context=None):
 
 
 ENGINE = {
+    "precision": [Case("bf16", on=(STOCHASTIC,)), Case("bf16", on=(LBFGS,), expect="raises")],
     "solver": [Case(v, on=(STOCHASTIC,))
                for v in ("sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs")]
               + [Case(OneOf(("auto", "lbfgs")), on=(STOCHASTIC,))],  # "auto": lbfgs on 40 rows
@@ -230,6 +231,7 @@ SPECIFIC = {
         "random_state": [Case(1)],
         "verbose": [Case(True, expect="prints")],
         "warm_start": [Case(True, expect="refit")],
+        "precision": [Case("bf16")],
     },
 }
 
@@ -237,6 +239,8 @@ SPECIFIC = {
 EXEMPT = {
     "device": "only 'cpu' exists on CI; the device check script covers 'cuda' (issue 24)",
     "n_threads": "the thread count changes the speed only (results are seeded and equal)",
+    "deterministic": "the CPU's kernels are deterministic already, so fits are bitwise equal "
+                     "(test_device.py); gpu_check.py checks its effect on CUDA",
 }
 
 #: (family, parameter) pairs a family does not use, as sklearn documents for its MLP

@@ -23,7 +23,8 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, check_array, check_consistent_length
 
-from .device import resolve_device, seeded, torch_threads
+from .device import (available_device, check_precision, deterministic_algorithms,
+                     resolve_device, seeded, torch_threads)
 from .engine import train_lbfgs, train_stochastic
 from .losses import LOSSES
 from .optimizers import STOCHASTIC_SOLVERS, make_optimizer
@@ -149,6 +150,8 @@ class BaseNeuralEstimator(BaseEstimator):
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "precision": [None, StrOptions({"bf16", "fp16"})],
+        "deterministic": ["boolean"],
         "scoring": [None, str, callable],
         "weight_averaging": [None, StrOptions({"swa", "ema"})],
         "averaging_start": [Interval(Integral, 0, None, closed="left"),
@@ -231,7 +234,9 @@ class BaseNeuralEstimator(BaseEstimator):
         if sample_weight is not None:
             X, y, sample_weight = _drop_weightless_rows(X, y, sample_weight)
         if first_pass:
-            self._dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+            # autocast lowers float32 only: a mixed-precision fit keeps float32 master weights
+            double = X.dtype == np.float64 and getattr(self, "precision", None) is None
+            self._dtype = torch.float64 if double else torch.float32
         val_data = self._validate_val(X_val, y_val, sample_weight_val, X) if given_val else None
 
         # partial_fit calls after the first continue the first call's random stream, so
@@ -250,7 +255,9 @@ class BaseNeuralEstimator(BaseEstimator):
         if val_data is not None:
             val_data = (val_data[0], self._scale_targets(val_data[1]), *val_data[2:])
         device = resolve_device(self.device) if first_pass else self._training_device()
-        with torch_threads(self.n_threads), seeded(seed, device):
+        check_precision(getattr(self, "precision", None), device)
+        with (torch_threads(self.n_threads), seeded(seed, device),
+              deterministic_algorithms(getattr(self, "deterministic", False), device)):
             if first_pass:
                 self.device_ = str(device)
                 self._module_args = (X.shape[1],)
@@ -419,7 +426,8 @@ class BaseNeuralEstimator(BaseEstimator):
         if self.solver != "auto":
             return self.solver
         stochastic = (incremental or self.early_stopping or n_samples > self._AUTO_LBFGS_MAX_ROWS
-                      or self._random_techniques() or self._counts_epochs())
+                      or self._random_techniques() or self._counts_epochs()
+                      or getattr(self, "precision", None) is not None)
         return "adam" if stochastic else "lbfgs"
 
     def _counts_epochs(self):
@@ -450,6 +458,12 @@ class BaseNeuralEstimator(BaseEstimator):
                 f"penalty_start_epoch={self.penalty_start_epoch} counts epochs, which "
                 "solver='lbfgs' does not have; use a stochastic solver or "
                 "penalty_start_epoch=0."
+            )
+        if getattr(self, "precision", None) is not None:
+            raise ValueError(
+                f"precision={self.precision!r} trains in mixed precision, whose rounding "
+                "noise L-BFGS's line search cannot tell from a change of the loss; use a "
+                "stochastic solver (e.g. solver='adam') or precision=None."
             )
 
     def _check_mc_dropout(self):
@@ -552,12 +566,7 @@ class BaseNeuralEstimator(BaseEstimator):
     # ---------------------------------------------------------------- predict
     def _inference_device(self):
         """The fit's device when present here, else the CPU (a GPU model loaded on a laptop)."""
-        device = torch.device(self.device_)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            return torch.device("cpu")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            return torch.device("cpu")
-        return device
+        return available_device(self.device_)
 
     def _raw_output(self, X, module=None, dropout_on=False):
         """Raw network outputs for validated rows ``X``, in bounded chunks, as a tensor on the CPU."""
@@ -574,7 +583,8 @@ class BaseNeuralEstimator(BaseEstimator):
         n_rows = X.shape[0]
         chunk = max(1, PREDICT_CHUNK_ELEMENTS // max(1, int(np.prod(X.shape[1:]))))
         outputs = []
-        with torch_threads(self.n_threads), torch.inference_mode():
+        with (torch_threads(self.n_threads), torch.inference_mode(),
+              deterministic_algorithms(getattr(self, "deterministic", False), device)):
             for start in range(0, n_rows, chunk):
                 inputs = self._inputs(X[start:start + chunk], device)
                 outputs.append(module(*inputs).to("cpu", torch.float64))
@@ -637,6 +647,7 @@ class BaseNeuralEstimator(BaseEstimator):
         """
         state = dict(super().__getstate__())  # object.__getstate__ hands out __dict__ itself
         state.pop("_best_state", None)
+        state.pop("_grad_scaler", None)  # its scale is re-learned in a few steps
         if state.get("module_") is not None:
             state["module_"] = to_numpy(state["module_"].state_dict())
         if state.get("_optimizer") is not None:

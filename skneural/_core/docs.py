@@ -69,7 +69,13 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
-        split. An int gives bitwise-identical fits on the CPU.
+        split. An int gives bitwise-identical fits on the CPU (same machine,
+        torch build and ``n_threads``). On CUDA the same random numbers are
+        drawn, but some kernels (atomics in scatter/index backward passes,
+        cuBLAS's and cuDNN's algorithm choices) may round differently from
+        run to run, so refits agree to rounding and can drift apart over
+        many epochs; ``deterministic=True`` makes them bitwise repeatable on
+        the same GPU and software.
 
     tol : float, default=1e-4
         Improvement of the loss (or validation score) below which an epoch
@@ -159,7 +165,11 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
     device : {"cpu", "auto", "cuda", "cuda:N", "mps"}, default="cpu"
         Where to train and predict. ``"auto"`` picks CUDA, then MPS, then the
         CPU. A model fitted on a GPU pickles with CPU weights and predicts on
-        a machine without one.
+        a machine without one. ``"cuda"`` is torch's current GPU in the main
+        process; inside parallel workers (``GridSearchCV(n_jobs=k)``,
+        ``cross_validate``, Dask) it spreads the fits round-robin over the
+        visible GPUs by worker. ``"cuda:N"`` pins every fit to GPU N, and
+        ``CUDA_VISIBLE_DEVICES`` chooses which GPUs a process sees.
 
     n_threads : int or None, default=None
         Torch threads used by ``fit`` and ``predict``. ``None`` keeps torch's
@@ -167,7 +177,25 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
         (joblib's threading backend, Dask), where more would oversubscribe
         the cores. On a machine other programs keep busy, ``n_threads=1`` is
         often much faster for small networks: torch's threads wait on each
-        other when the cores are taken."""
+        other when the cores are taken.
+
+    precision : {None, "bf16", "fp16"}, default=None
+        Mixed-precision training (``torch.autocast``): the network's forward
+        pass runs in bfloat16 or float16, the weights, the optimizer and the
+        loss stay float32 (also for float64 ``X``), and ``"fp16"`` scales
+        the loss so small gradients do not underflow. Meant for GPUs (bf16
+        on Ampere or newer, fp16 on older ones); on the CPU it runs, but is
+        slower than float32 on CPUs without bfloat16 units (the LSTM layers
+        stay float32 there). Predictions run in float32. Stochastic solvers
+        only; refused on MPS.
+
+    deterministic : bool, default=False
+        Torch's deterministic algorithms (``torch.use_deterministic_algorithms``,
+        cuDNN's deterministic mode, ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` when
+        unset) during ``fit`` and ``predict``, so seeded GPU fits repeat
+        bitwise. On the CPU the kernels are deterministic already and
+        nothing changes. An operation with no deterministic GPU kernel
+        raises ``RuntimeError``. The switch is process-wide while a fit runs."""
 
 ENGINE_ATTRIBUTES = """\
 loss_ : float

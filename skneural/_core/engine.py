@@ -23,6 +23,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .averaging import WeightAverage
 from .compat import foreach_add_, foreach_norm
+from .device import MixedPrecision
 from .networks import has_batch_norm
 from .optimizers import _FastAdam, make_optimizer, set_decoupled_decay
 from .progress import Progress
@@ -218,7 +219,12 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     inputs, target, weight = train
     if not incremental or getattr(est, "_optimizer", None) is None:
         est._optimizer = make_optimizer(est, module)
+        est._grad_scaler = None
     optimizer = est._optimizer
+    device = target.device
+    amp = MixedPrecision(getattr(est, "precision", None), device,
+                         getattr(est, "_grad_scaler", None))
+    est._grad_scaler = amp.scaler
     early_stopping = val is not None
     n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = est.batch_size_ = resolve_batch_size(est, n_samples)
@@ -229,7 +235,6 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     resolve_budget(est, len(bounds))
     clip = getattr(est, "clip_grad_norm", None)
     first_iter = 0 if incremental else est.n_iter_
-    device = target.device
     max_iter = 1 if incremental else est.max_iter_
     progress = Progress(est.verbose and not incremental, max_iter, type(est).__name__)
     last_good = None
@@ -240,8 +245,9 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     row_counts = torch.tensor([stop - start for start, stop in bounds], dtype=torch.float64,
                               device=device)
     regularizer = Regularizer(est, module)
-    # a model may offer an exact hand-written gradient (plain MLPs); regularizers need autograd
-    manual = None if regularizer.active else est._manual_step()
+    # a model may offer an exact hand-written gradient (plain MLPs); regularizers and
+    # mixed precision need autograd
+    manual = None if regularizer.active or amp.enabled else est._manual_step()
     fast = None  # the direct Adam kernel, once the optimizer has its state
     use_fast = manual is not None
     if getattr(est, "gradient_norms_", None) is None:
@@ -277,8 +283,10 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                 else:
                     optimizer.zero_grad(set_to_none=True)
                     regularizer.perturb_weights()
-                    loss = regularizer.loss(_take(inputs, idx), target[idx], batch_weight, epoch)
-                    loss.backward()
+                    with amp.autocast():
+                        loss = regularizer.loss(_take(inputs, idx), target[idx], batch_weight,
+                                                epoch)
+                    amp.backward(loss, optimizer)  # true (unscaled) gradients from here on
                     regularizer.restore_weights()
                     if decay:
                         foreach_add_([p.grad for p in decayed], decayed, alpha=decay)
@@ -292,7 +300,7 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
                     except (TypeError, RuntimeError):  # never again this fit: torch.optim
                         fast, use_fast = None, False
                 if fast is None:
-                    optimizer.step()
+                    amp.step(optimizer)
                     if use_fast:
                         fast = _FastAdam.create(optimizer)
                 if average is not None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .compat import foreach_norm
+from .device import autocast_enabled, full_precision
 from .networks import batch_norm_layers
 from .validation import Interval
 
@@ -327,19 +328,27 @@ class Regularizer:
         finally:
             self._steer_norms(None, True)
 
+    def _data_loss(self, raw, target, weight):
+        """The estimator's data loss, in the parameters' precision even under autocast."""
+        device_type = target.device.type
+        if not autocast_enabled(device_type):
+            return self.est._data_loss(raw, target, weight)
+        with torch.autocast(device_type, enabled=False):
+            return self.est._data_loss(full_precision(raw, self.est._dtype), target, weight)
+
     def _loss(self, inputs, target, weight, epoch, with_l2):
         est, module, p = self.est, self.module, self.params
         inputs = self.perturb_inputs(inputs)
         if p["adversarial"] > 0 and p["adversarial_eps"] > 0:
             x = inputs[0].detach().requires_grad_(True)
-            clean = est._data_loss(module(x, *inputs[1:]), target, weight)
+            clean = self._data_loss(module(x, *inputs[1:]), target, weight)
             self._steer_norms(weight, False)
             (grad,) = torch.autograd.grad(clean, x, retain_graph=True)
             x_adv = (x + p["adversarial_eps"] * grad.sign()).detach()  # FGSM (Goodfellow 2015)
-            adv = est._data_loss(module(x_adv, *inputs[1:]), target, weight)
+            adv = self._data_loss(module(x_adv, *inputs[1:]), target, weight)
             loss = (1 - p["adversarial"]) * clean + p["adversarial"] * adv
         else:
-            loss = est._data_loss(module(*inputs), target, weight)
+            loss = self._data_loss(module(*inputs), target, weight)
         self._steer_norms(weight, False)
         if not self.penalties_on(epoch):
             return loss

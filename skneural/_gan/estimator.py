@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from .._core.base import BaseNeuralEstimator
-from .._core.device import resolve_device, seeded, torch_threads
+from .._core.device import (check_precision, deterministic_algorithms, resolve_device, seeded,
+                            torch_threads)
 from .._core.engine import epochs_for_steps
 from .._core.networks import ACTIVATIONS, NORMALIZATIONS
 from .._core.typing import ArrayLike, NDArray, RandomState
@@ -35,7 +36,8 @@ from .training import (
 )
 
 _ENGINE_KEPT = ("batch_size", "learning_rate_init", "max_iter", "random_state", "verbose",
-                "warm_start", "beta_1", "beta_2", "epsilon", "device", "n_threads")
+                "warm_start", "beta_1", "beta_2", "epsilon", "device", "n_threads", "precision",
+                "deterministic")
 
 
 class GANSampler(BaseNeuralEstimator):
@@ -202,6 +204,16 @@ class GANSampler(BaseNeuralEstimator):
     n_threads : int or None, default=None
         Torch threads used by ``fit`` and ``sample``.
 
+    precision : {None, "bf16", "fp16"}, default=None
+        Mixed-precision training of the generator and discriminator
+        (``torch.autocast``; ``"fp16"`` scales each network's loss). The
+        weights stay float32, the R1 penalty and the rejection critic run in
+        float32, and ``sample`` runs in float32. Refused on MPS.
+
+    deterministic : bool, default=False
+        Torch's deterministic algorithms during ``fit`` and ``sample``
+        (see the supervised estimators' ``deterministic``).
+
     Attributes
     ----------
     loss_curve_ : dict of list of float
@@ -295,7 +307,8 @@ class GANSampler(BaseNeuralEstimator):
                  rejection_sampling=True, categorical_features="auto",
                  numeric_encoding="mode_specific", batch_size=256,
                  max_iter="auto", beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
-                 verbose=False, warm_start=False, device="cpu", n_threads=None):
+                 verbose=False, warm_start=False, device="cpu", n_threads=None, precision=None,
+                 deterministic=False):
         self.generator_hidden_layer_sizes = generator_hidden_layer_sizes
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
         self.latent_dim = latent_dim
@@ -327,6 +340,8 @@ class GANSampler(BaseNeuralEstimator):
         self.warm_start = warm_start
         self.device = device
         self.n_threads = n_threads
+        self.precision = precision
+        self.deterministic = deterministic
 
     # ----------------------------------------------------------------- data
     def _validate_rows(self, X, reset):
@@ -403,7 +418,9 @@ class GANSampler(BaseNeuralEstimator):
                 raise ValueError(f"y has classes {unseen.tolist()} not seen in the first fit.")
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device) if first_pass else self._training_device()
-        with torch_threads(self.n_threads), seeded(seed, device):
+        check_precision(self.precision, device)
+        with (torch_threads(self.n_threads), seeded(seed, device),
+              deterministic_algorithms(self.deterministic, device)):
             if first_pass:
                 self.device_ = str(device)
                 self._module_args = (self._encoder.n_encoded,)
@@ -494,7 +511,8 @@ class GANSampler(BaseNeuralEstimator):
         self.module_.to(device).eval()
         generator = torch.Generator(device=device).manual_seed(
             int(rng.randint(np.iinfo(np.int32).max)))
-        with torch_threads(self.n_threads), torch.no_grad():
+        with (torch_threads(self.n_threads), torch.no_grad(),
+              deterministic_algorithms(self.deterministic, device)):
             critic = self.module_.critic if self.rejection_sampling else None
             if self.rejection_sampling and critic is None:
                 raise ValueError("rejection_sampling=True needs a fit with rejection_sampling="

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.exceptions import ConvergenceWarning
 
+from .._core.device import MixedPrecision
 from .._core.engine import _all_finite, _snapshot
 from .._core.progress import Progress
 from .modules import Discriminator
@@ -94,6 +95,11 @@ def steps_per_epoch(n, batch):
     return max(1, math.ceil(n / batch))
 
 
+def _float(logit):
+    """A discriminator's logits in float32 for the loss, whatever autocast computed them in."""
+    return logit.float()
+
+
 def train_adversarial(est, module, data, cond):
     """Train ``module.generator`` against ``module.discriminator`` for ``est.max_iter_`` epochs.
 
@@ -115,6 +121,8 @@ def train_adversarial(est, module, data, cond):
     opt_d = _adam(D.parameters(), lr_d, est)
     generator_loss = GENERATOR_LOSSES[est.loss]
     n, device = data.shape[0], data.device
+    # one loss scaler per network: their losses and steps alternate
+    amp_g, amp_d = (MixedPrecision(est.precision, device) for _ in range(2))
     batch, epochs = est.batch_size_, est.max_iter_
     n_steps = steps_per_epoch(n, batch)
     total_steps = epochs * n_steps  # the step-size schedule and the noise run over these
@@ -151,23 +159,26 @@ def train_adversarial(est, module, data, cond):
 
                 for _ in range(est.discriminator_steps):
                     real, c = real_batch()
-                    with torch.no_grad():
-                        fake = fake_batch(c)
-                    loss_d = discriminator_loss(D(noisy(real, noise), c), D(noisy(fake, noise), c),
-                                                est.label_smoothing)
-                    if est.gradient_penalty > 0:
+                    with amp_d.autocast():
+                        with torch.no_grad():
+                            fake = fake_batch(c)
+                        loss_d = discriminator_loss(
+                            _float(D(noisy(real, noise), c)), _float(D(noisy(fake, noise), c)),
+                            est.label_smoothing)
+                    if est.gradient_penalty > 0:  # outside autocast: a gradient of a gradient
                         loss_d = loss_d + 0.5 * est.gradient_penalty * r1_penalty(D, real, c)
                     opt_d.zero_grad(set_to_none=True)
-                    loss_d.backward()
-                    opt_d.step()
+                    amp_d.backward(loss_d, opt_d)
+                    amp_d.step(opt_d)
 
                 _, c = real_batch()  # class mix of the data for the generated batch
                 for p in D.parameters():
                     p.requires_grad_(False)
-                loss_g = generator_loss(D(noisy(fake_batch(c), noise), c))
+                with amp_g.autocast():
+                    loss_g = generator_loss(_float(D(noisy(fake_batch(c), noise), c)))
                 opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
+                amp_g.backward(loss_g, opt_g)
+                amp_g.step(opt_g)
                 for p in D.parameters():
                     p.requires_grad_(True)
                 if decay:

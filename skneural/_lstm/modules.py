@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .._core.device import autocast_enabled
 from .._core.networks import WeightedBatchNorm1d
 
 SUMMARIES = ("last", "mean", "max")
@@ -150,6 +151,10 @@ class LSTMSequenceNet(nn.Module):
 
     @staticmethod
     def _run(lstm, h, lengths, packed):
+        if h.device.type == "cpu" and autocast_enabled("cpu"):
+            # oneDNN has no reduced-precision LSTM on most CPUs: this layer runs in float32
+            with torch.autocast("cpu", enabled=False):
+                return LSTMSequenceNet._run(lstm, h.to(lstm.weight_ih_l0.dtype), lengths, packed)
         if not packed:
             return lstm(h)[0]
         seq = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
