@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 from joblib import Parallel, delayed, parallel_backend
+from joblib.externals.loky import get_reusable_executor
 from sklearn.model_selection import GridSearchCV
 
 import skneural._core.base as base_module
@@ -86,7 +87,11 @@ def _resolve_in_process(count):
 
 
 def test_loky_processes_spread_over_the_gpus():
-    results = Parallel(n_jobs=2, backend="loky")(delayed(_resolve_in_process)(2) for _ in range(6))
+    try:
+        results = Parallel(n_jobs=2, backend="loky")(
+            delayed(_resolve_in_process)(2) for _ in range(6))
+    finally:  # leave no worker running for the tests after this one
+        get_reusable_executor().shutdown(wait=True)
     assert {device for device, _ in results} == {"cuda:0", "cuda:1"}
     for device, ordinal in results:
         assert device == f"cuda:{ordinal % 2}"
