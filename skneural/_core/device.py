@@ -37,7 +37,9 @@ def worker_ordinal():
     if ordinal is None:
         with _ordinal_lock:
             ordinal = _thread_ordinals.value = next(_next_thread_ordinal)
-    return process * threads + ordinal % threads if worker is not None else process + ordinal
+    if worker is not None:  # one of a Dask worker's threads
+        return process * threads + ordinal % threads
+    return process + ordinal
 
 
 def _dask_worker():
@@ -174,13 +176,6 @@ def grad_scaler(precision, device):
     return None
 
 
-def autocast(precision, device_type):
-    """``torch.autocast`` in ``precision`` (``"bf16"``, ``"fp16"``), or nothing for ``None``."""
-    if precision is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type, dtype=_PRECISIONS[precision])
-
-
 def autocast_enabled(device_type):
     """Whether autocast is on for ``device_type`` here (across torch versions)."""
     try:
@@ -219,7 +214,10 @@ class MixedPrecision:
         return self.precision is not None
 
     def autocast(self):
-        return autocast(self.precision, self.device_type)
+        """``torch.autocast`` in the fit's precision, or nothing for ``None``."""
+        if self.precision is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=_PRECISIONS[self.precision])
 
     def backward(self, loss, optimizer):
         if self.scaler is None:

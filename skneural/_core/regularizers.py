@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .compat import foreach_norm
-from .device import autocast_enabled, full_precision
+from .device import full_precision
 from .networks import batch_norm_layers
 from .validation import Interval
 
@@ -231,6 +231,8 @@ class Regularizer:
                          or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
         self.active = self.penalties or self.perturbs or getattr(est, "label_smoothing", 0) > 0
         self.norms = batch_norm_layers(module)
+        # the engine runs the loss under autocast exactly when precision is set
+        self.mixed_precision = getattr(est, "precision", None) is not None
         self.freeze_statistics = False
         self._saved = None
 
@@ -330,10 +332,9 @@ class Regularizer:
 
     def _data_loss(self, raw, target, weight):
         """The estimator's data loss, in the parameters' precision even under autocast."""
-        device_type = target.device.type
-        if not autocast_enabled(device_type):
+        if not self.mixed_precision:
             return self.est._data_loss(raw, target, weight)
-        with torch.autocast(device_type, enabled=False):
+        with torch.autocast(target.device.type, enabled=False):
             return self.est._data_loss(full_precision(raw, self.est._dtype), target, weight)
 
     def _loss(self, inputs, target, weight, epoch, with_l2):
