@@ -169,6 +169,7 @@ SPECIFIC = {
         "covariance_type": [Case("spherical")],
         "std_transform": [Case("softplus")], "min_std": [Case(0.1)],
         "n_estimators": [Case(2)], "scale_target": [Case(False)],
+        "noise_regularization": random_technique("auto") + random_technique(0.2),
     },
     "ConvNetClassifier": {
         # the defaults' dropout and augmentation make lbfgs refuse and "auto" pick adam

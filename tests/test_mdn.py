@@ -592,3 +592,80 @@ def test_generalized_normal_pools_members_and_passes(pooled):
                           for k in range(weights.shape[1])))
     torch.manual_seed(0)
     np.testing.assert_allclose(mdn.log_likelihood(X[:6], y[:6]), expected, rtol=1e-8)
+
+
+# ------------------------------------------------------- noise regularization
+def _spy_on_noise(monkeypatch):
+    """Record (clean inputs, noisy inputs, clean target, noisy target) of every training step."""
+    from skneural._core.regularizers import Regularizer
+    steps, add_noise = [], Regularizer.add_noise
+
+    def spy(self, inputs, target):
+        noisy = add_noise(self, inputs, target)
+        steps.append((inputs[0].detach().clone(), noisy[0][0].detach().clone(),
+                      target.detach().clone(), noisy[1].detach().clone()))
+        return noisy
+
+    monkeypatch.setattr(Regularizer, "add_noise", spy)
+    return steps
+
+
+@pytest.mark.parametrize("scale_target", [True, False])
+def test_noise_regularization_draws_fresh_noise_of_the_set_scale(monkeypatch, scale_target):
+    # Rothfuss et al.: new noise at every step, h standard deviations of each column
+    steps = _spy_on_noise(monkeypatch)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3)) * [1.0, 10.0, 100.0]
+    y = 50.0 * X[:, 0] + 7.0 * rng.normal(size=600)
+    mdn = MixtureDensityRegressor(noise_regularization=0.3, max_iter=3, batch_size=600,
+                                  shuffle=False, scale_target=scale_target,
+                                  random_state=0).fit(X, y)
+    assert mdn.solver_ == "adam"   # "auto" does not hand a random objective to L-BFGS
+    assert len(steps) == 3
+    for x, x_noisy, t, t_noisy in steps:
+        np.testing.assert_allclose((x_noisy - x).std(0).numpy() / X.std(0), 0.3, rtol=0.1)
+        np.testing.assert_allclose((t_noisy - t).std().item(), 0.3 * (t.std().item()), rtol=0.1)
+    assert not torch.equal(steps[0][1], steps[1][1])           # fresh noise, same clean rows
+    torch.testing.assert_close(steps[0][0], steps[1][0])
+    # off by default: the data go in untouched and the defaults keep their L-BFGS
+    steps.clear()
+    plain = MixtureDensityRegressor(max_iter=3, random_state=0).fit(X, y)
+    assert plain.solver_ == "lbfgs" and plain._training_noise() is None
+    assert all(torch.equal(x, x_noisy) and torch.equal(t, t_noisy)
+               for x, x_noisy, t, t_noisy in steps)
+
+
+def test_noise_regularization_auto_rule_and_refusals():
+    X, y = inverse_problem(200)
+    mdn = MixtureDensityRegressor(noise_regularization="auto")
+    assert mdn.noise_std(1000, 6) == pytest.approx(0.5 * 1000 ** (-0.1))
+    assert mdn.noise_std(10 ** 6, 6) < mdn.noise_std(1000, 6)          # shrinks with n
+    assert MixtureDensityRegressor(noise_regularization=0.2).noise_std(10, 1) == 0.2
+    assert MixtureDensityRegressor().noise_std(10, 1) == 0.0
+    mdn.set_params(**FAST).fit(X, y)
+    x_std, y_std = mdn._training_noise()
+    h = 0.5 * 200 ** (-1 / (4 + 2))                                  # one input, one output
+    np.testing.assert_allclose(x_std, h * X.std(0), rtol=1e-10)
+    np.testing.assert_allclose(y_std, h, rtol=1e-10)                  # standardized target
+    with pytest.raises(ValueError, match="noise_regularization.*lbfgs"):
+        MixtureDensityRegressor(noise_regularization="auto", solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="noise_regularization"):
+        MixtureDensityRegressor(noise_regularization=-0.1).fit(X, y)
+    with pytest.raises(ValueError, match="noise_regularization"):
+        MixtureDensityRegressor(noise_regularization="silverman").fit(X, y)
+    # a warm start reads the changed setting: off means no noise on the next fit
+    mdn.set_params(noise_regularization=None, warm_start=True)
+    assert mdn._training_noise() is None
+
+
+def test_noise_regularization_improves_held_out_likelihood_on_a_small_table():
+    # 150 rows, 4 inputs, heteroscedastic noise: the same Adam fit overfits without it
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2150, 4))
+    y = np.sin(2 * X[:, 0]) + 0.3 * rng.normal(size=2150) * (1 + np.abs(X[:, 1]))
+    fit = {"solver": "adam", "alpha": 1e-4, "max_iter": 300, "batch_size": 50, "random_state": 0}
+    plain = MixtureDensityRegressor(**fit).fit(X[:150], y[:150])
+    noisy = MixtureDensityRegressor(noise_regularization="auto", **fit).fit(X[:150], y[:150])
+    gain = (noisy.log_likelihood(X[150:], y[150:]).mean()
+            - plain.log_likelihood(X[150:], y[150:]).mean())
+    assert gain > 0.3

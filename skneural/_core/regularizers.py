@@ -227,8 +227,11 @@ class Regularizer:
         self.penalties = (p["alpha_l1"] > 0 or p["alpha_lp"] > 0 or p["layer_alphas"] is not None
                           or p["soft_sharing"] > 0 or p["jacobian_penalty"] > 0
                           or getattr(est, "tangent_prop", 0) > 0)
-        self.perturbs = (p["input_noise"] > 0 or p["weight_noise"] > 0 or p["dropconnect"] > 0
-                         or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
+        # (input std per column, target std per output) of noise regularization, or None
+        training_noise = getattr(est, "_training_noise", None)
+        self.noise = self._noise_tensors(training_noise() if training_noise else None)
+        self.perturbs = (self.noise is not None or p["input_noise"] > 0 or p["weight_noise"] > 0
+                         or p["dropconnect"] > 0 or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
         self.active = self.penalties or self.perturbs or getattr(est, "label_smoothing", 0) > 0
         self.norms = batch_norm_layers(module)
         # the engine runs the loss under autocast exactly when precision is set
@@ -270,6 +273,21 @@ class Regularizer:
         return total
 
     # ---------------------------------------------------------- perturbations
+    def _noise_tensors(self, scales):
+        if scales is None:
+            return None
+        device = next(self.module.parameters()).device
+        return tuple(torch.as_tensor(s, dtype=self.est._dtype, device=device) for s in scales)
+
+    def add_noise(self, inputs, target):
+        """Noise regularization (Rothfuss et al. 2019): fresh Gaussian noise on inputs and targets."""
+        if self.noise is None or not self.module.training:
+            return inputs, target
+        x_std, y_std = self.noise
+        x = inputs[0]
+        return ((x + x_std * torch.randn_like(x),) + tuple(inputs[1:]),
+                target + y_std * torch.randn_like(target))
+
     def perturb_inputs(self, inputs):
         """Gaussian input noise (training with noise = Tikhonov regularization, seed 000)."""
         sigma = self.params["input_noise"]
@@ -339,7 +357,7 @@ class Regularizer:
 
     def _loss(self, inputs, target, weight, epoch, with_l2):
         est, module, p = self.est, self.module, self.params
-        inputs = self.perturb_inputs(inputs)
+        inputs, target = self.add_noise(self.perturb_inputs(inputs), target)
         if p["adversarial"] > 0 and p["adversarial_eps"] > 0:
             x = inputs[0].detach().requires_grad_(True)
             clean = self._data_loss(module(x, *inputs[1:]), target, weight)
