@@ -277,16 +277,22 @@ class Regularizer:
         if scales is None:
             return None
         device = next(self.module.parameters()).device
-        return tuple(torch.as_tensor(s, dtype=self.est._dtype, device=device) for s in scales)
+        return tuple(None if s is None else torch.as_tensor(s, dtype=self.est._dtype, device=device)
+                     for s in scales)
 
     def add_noise(self, inputs, target):
-        """Noise regularization (Rothfuss et al. 2019): fresh Gaussian noise on inputs and targets."""
+        """Noise regularization (Rothfuss et al. 2019): fresh Gaussian noise on inputs and
+        targets; target dequantization: fresh uniform noise of one quantization step."""
         if self.noise is None or not self.module.training:
             return inputs, target
-        x_std, y_std = self.noise
-        x = inputs[0]
-        return ((x + x_std * torch.randn_like(x),) + tuple(inputs[1:]),
-                target + y_std * torch.randn_like(target))
+        x_std, y_std, y_step = self.noise
+        if x_std is not None:
+            x = inputs[0]
+            inputs = (x + x_std * torch.randn_like(x),) + tuple(inputs[1:])
+            target = target + y_std * torch.randn_like(target)
+        if y_step is not None:
+            target = target + y_step * (torch.rand_like(target) - 0.5)
+        return inputs, target
 
     def perturb_inputs(self, inputs):
         """Gaussian input noise (training with noise = Tikhonov regularization, seed 000)."""

@@ -25,6 +25,7 @@ from .density import (
     mixture_log_prob,
     mixture_mean,
     mixture_mode,
+    mixture_ngem_loss,
     mixture_nll,
     mixture_quantile,
     mixture_sample,
@@ -138,6 +139,28 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         in every step, so ``solver="auto"`` picks Adam and ``"lbfgs"`` is
         refused. ``loss_curve_`` is then the loss on the noisy data.
 
+    dequantize : float or None, default=None
+        The step of a quantized target (1 for integer scores): every training
+        step adds fresh uniform noise on ``[-dequantize / 2, dequantize / 2]``
+        (in the target's units) to the targets, so the fitted density is that
+        of the dequantized target (Theis et al. 2016). Without it, components
+        can shrink onto the integer values of a discrete target until only
+        ``min_std`` bounds the likelihood; with it, the density at an integer
+        ``y`` estimates the probability of that score per unit step. Draws
+        random numbers in every step (Adam, as ``noise_regularization``).
+
+    loss : {"nll", "ngem"}, default="nll"
+        Training objective. ``"nll"`` is the negative log-likelihood.
+        ``"ngem"`` follows the natural-gradient EM surrogate of Chen, Bayrooti
+        & Morad (2026), as skpro's ``MDNRegressor(loss="ngem")``: each
+        component's term is weighted by its responsibility over its weight,
+        and the gradients of its mean and scale are scaled by the Gaussian's
+        inverse Fisher information (``sigma^2`` and ``sigma^2 / 2``), so a
+        component far from the data it is responsible for gets an EM-sized
+        step. The reported ``loss_curve_`` stays the negative
+        log-likelihood. Gaussian components and stochastic solvers only
+        (``solver="auto"`` picks Adam).
+
     scale_target : bool, default=True
         Standardize the targets before training. The densities, samples and
         predictions are always reported in the target's units.
@@ -197,6 +220,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "noise_regularization": [None, StrOptions({"auto"}),
                                  Interval(Real, 0, None, closed="left")],
+        "dequantize": [None, Interval(Real, 0, None, closed="neither")],
+        "loss": [StrOptions({"nll", "ngem"})],
         "scale_target": ["boolean"],
     }
 
@@ -224,7 +249,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
                  categorical_features="from_dtype", embedding_dim="auto",
-                 noise_regularization=None, scale_target=True):
+                 noise_regularization=None, dequantize=None, loss="nll",
+                 scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -253,6 +279,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         self.min_std = min_std
         self.n_estimators = n_estimators
         self.noise_regularization = noise_regularization
+        self.dequantize = dequantize
+        self.loss = loss
         self.scale_target = scale_target
 
     # ------------------------------------------------------------------ fit
@@ -273,9 +301,26 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         self._log_jacobian = float(np.log(self._y_scale).sum())
         self._noise_base = self._noise_statistics(X, y, sample_weight)
 
+    def _resolve_solver(self, n_samples, incremental):
+        if self.solver == "auto" and self.loss == "ngem":
+            return "adam"      # a surrogate gradient: no loss for a line search to follow
+        return super()._resolve_solver(n_samples, incremental)
+
+    def _check_deterministic_objective(self):
+        super()._check_deterministic_objective()
+        if self.loss == "ngem" and self.solver_ == "lbfgs":
+            raise ValueError(
+                "loss='ngem' follows a preconditioned surrogate gradient, not the gradient "
+                "of the loss that solver='lbfgs' line-searches; use a stochastic solver "
+                "(e.g. solver='adam') or loss='nll'.")
+        if self.loss == "ngem" and self.component != "gaussian":
+            raise ValueError(f"loss='ngem' is defined for Gaussian components only, not "
+                             f"component={self.component!r}; use loss='nll'.")
+
     def _random_techniques(self):
         names = super()._random_techniques()
-        return names + ["noise_regularization"] if self.noise_regularization else names
+        return names + [name for name in ("noise_regularization", "dequantize")
+                        if getattr(self, name)]
 
     def noise_std(self, n_samples: int, n_dims: int) -> float:
         """Standard deviation of the noise ``noise_regularization`` adds.
@@ -309,14 +354,19 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         return X.shape[0], x_std, y_std
 
     def _training_noise(self):
-        """(per-column input std, per-output target std) of a step's noise, or ``None``.
+        """What every training step adds to its batch, or ``None`` when nothing.
 
-        Read by the regularizer at the start of every fit, so a changed
-        ``noise_regularization`` applies to a warm-started fit too.
+        ``(input std per numeric column, target std per output, target
+        dequantization width per output)``, each in the units the network
+        trains in, or ``None`` where off. Read by the regularizer at the start
+        of every fit, so changed settings apply to a warm-started fit too.
         """
         n, x_std, y_std = self._noise_base
         h = self.noise_std(n, x_std.shape[0] + y_std.shape[0])
-        return None if h == 0 else (h * x_std, h * y_std)
+        step = None if self.dequantize is None else self.dequantize / self._y_scale
+        if h == 0 and step is None:
+            return None
+        return (None, None, step) if h == 0 else (h * x_std, h * y_std, step)
 
     def _scale_targets(self, y):
         return (y - self._y_mean) / self._y_scale
@@ -352,7 +402,8 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         # the target's units, comparable across scalings and with the literature
         kw = self._mixture_kwargs()
         # the sum of the members' own losses: each member's gradient is a single fit's
-        return sum(mixture_nll(member, target, weight, **kw) + self._log_jacobian
+        loss = mixture_ngem_loss if self.loss == "ngem" else mixture_nll
+        return sum(loss(member, target, weight, **kw) + self._log_jacobian
                    for member in self._member_raws(raw))
 
     def _split_raw(self, raw):
