@@ -171,8 +171,6 @@ SPECIFIC = {
         "n_estimators": [Case(2)], "scale_target": [Case(False)],
         "noise_regularization": random_technique("auto") + random_technique(0.2),
         "dequantize": random_technique(0.5),
-        # a surrogate gradient: trains with stochastic solvers, refused by lbfgs
-        "loss": [Case("ngem", on=(STOCHASTIC,)), Case("ngem", on=(LBFGS,), expect="raises")],
     },
     "ConvNetClassifier": {
         # the defaults' dropout and augmentation make lbfgs refuse and "auto" pick adam

@@ -19,7 +19,6 @@ from skneural import MixtureDensityRegressor, log_likelihood_scorer
 from skneural._mdn.density import (
     mixture_log_prob,
     mixture_mode,
-    mixture_ngem_loss,
     mixture_nll,
     mixture_quantile,
     mixture_sample,
@@ -671,50 +670,6 @@ def test_noise_regularization_improves_held_out_likelihood_on_a_small_table():
     gain = (noisy.log_likelihood(X[150:], y[150:]).mean()
             - plain.log_likelihood(X[150:], y[150:]).mean())
     assert gain > 0.3
-
-
-# ------------------------------------------------------------------ nGEM loss
-def test_ngem_gradient_is_the_preconditioned_em_direction():
-    # value: the NLL; gradient, from an independent torch.distributions computation:
-    # d/dmu = -(rho/pi)(t - mu), d/dlog sigma = -(rho/pi)((t - mu)^2 - sigma^2)/2,
-    # d/dlogit_j = -(rho_j/pi_j - pi_j sum_k rho_k/pi_k), each over the batch
-    gen = torch.Generator().manual_seed(0)
-    B, K, D = 16, 3, 2
-    raw = torch.randn(B, n_raw_outputs(K, D, "diag"), generator=gen, dtype=torch.float64)
-    target = torch.randn(B, D, generator=gen, dtype=torch.float64)
-    raw.requires_grad_(True)
-    loss = mixture_ngem_loss(raw, target, n_components=K, covariance_type="diag")
-    loss.backward()
-    logits = raw[:, :K].detach()
-    mu = raw[:, K:K + K * D].detach().reshape(B, K, D)
-    sigma = raw[:, K + K * D:].detach().reshape(B, K, D).exp()
-    log_joint = torch.log_softmax(logits, 1) + Normal(mu, sigma).log_prob(target[:, None]).sum(-1)
-    rho, pi = torch.softmax(log_joint, 1), torch.softmax(logits, 1)
-    ratio = (rho / pi)[:, :, None]
-    expected = torch.cat([
-        -(rho / pi - pi * (rho / pi).sum(1, keepdim=True)),
-        (-ratio * (target[:, None] - mu)).reshape(B, -1),
-        (-ratio * ((target[:, None] - mu) ** 2 - sigma ** 2) / 2).reshape(B, -1)], dim=1) / B
-    torch.testing.assert_close(raw.grad, expected)
-    nll = mixture_nll(raw, target, n_components=K, covariance_type="diag")
-    torch.testing.assert_close(loss, nll)
-    with pytest.raises(ValueError, match="Gaussian"):
-        mixture_ngem_loss(raw, target, n_components=K, covariance_type="diag",
-                          component="generalized_normal")
-
-
-def test_ngem_estimator_trains_with_adam_and_refuses_lbfgs():
-    X, y = inverse_problem(400)
-    mdn = MixtureDensityRegressor(n_components=3, loss="ngem", max_iter=40, random_state=0,
-                                  hidden_layer_sizes=(16,)).fit(X, y)
-    assert mdn.solver_ == "adam"
-    # loss_curve_ is the NLL in y's units: the mean of -log_likelihood (+ the L2 term)
-    assert mdn.loss_curve_[-1] < mdn.loss_curve_[0]
-    assert np.isfinite(mdn.log_likelihood(X, y)).all()
-    with pytest.raises(ValueError, match="ngem.*lbfgs"):
-        MixtureDensityRegressor(loss="ngem", solver="lbfgs").fit(X, y)
-    with pytest.raises(ValueError, match="Gaussian components only"):
-        MixtureDensityRegressor(loss="ngem", component="generalized_normal").fit(X, y)
 
 
 def test_dequantize_adds_one_step_of_uniform_noise_and_stops_spikes(monkeypatch):

@@ -174,49 +174,6 @@ def mixture_nll(raw, target, weight=None, *, n_components, covariance_type,
     return _weighted_mean(-mixture_log_prob(target, *params), weight)
 
 
-class _GaussianFisherPreconditioner(torch.autograd.Function):
-    """Identity forward; backward scales the gradients of ``mu`` by ``sigma^2`` and of
-    ``sigma`` by ``sigma^2 / 2``, the inverse Fisher information of a Gaussian's mean and
-    standard deviation (for ``log sigma`` the same factor, applied to its gradient)."""
-
-    @staticmethod
-    def forward(ctx, means, log_std):
-        ctx.save_for_backward(log_std)
-        return means.view_as(means), log_std.view_as(log_std)
-
-    @staticmethod
-    def backward(ctx, grad_means, grad_log_std):
-        (log_std,) = ctx.saved_tensors
-        var = torch.exp(2.0 * log_std)                                    # (B, K, S)
-        return grad_means * var, grad_log_std * (0.5 * var)
-
-
-def mixture_ngem_loss(raw, target, weight=None, *, n_components, covariance_type,
-                      std_transform="exp", min_std=0.0, component="gaussian", eps=1e-12):
-    """The natural-gradient EM surrogate of :func:`mixture_nll` (Chen, Bayrooti & Morad 2026).
-
-    Each component's log joint ``log pi_k + log N_k`` is weighted by its
-    responsibility over its prior weight, ``rho_k / pi_k`` (both held
-    constant), and the gradients of the means and scales are preconditioned
-    by the Gaussian's inverse Fisher information, as in skpro's
-    ``MDNRegressor(loss="ngem")``. A component far from its data then still
-    gets an EM-sized pull instead of a vanishing one. The returned value is
-    the negative log-likelihood (so ``loss_curve_`` keeps its meaning); only
-    the gradient is the surrogate's. Gaussian components only.
-    """
-    if component != "gaussian":
-        raise ValueError("the nGEM loss is defined for Gaussian components only")
-    log_weights, means, log_std = split_raw(raw, n_components, target.shape[1],
-                                            covariance_type, std_transform, min_std)
-    means, log_std = _GaussianFisherPreconditioner.apply(means, log_std)
-    log_joint = log_weights + component_log_prob(target, means, log_std)      # (B, K)
-    log_prob = torch.logsumexp(log_joint, dim=1)
-    rho = torch.exp(log_joint - log_prob.unsqueeze(1)).detach()
-    pi = log_weights.detach().exp().clamp_min(eps)
-    surrogate = -((rho / pi) * log_joint).sum(dim=1)
-    return _weighted_mean(-log_prob.detach() + (surrogate - surrogate.detach()), weight)
-
-
 # ----------------------------------------------------------------- numpy side
 def mixture_mean(weights, means):
     """Conditional mean ``sum_k pi_k mu_k``: ``(n, K), (n, K, D) -> (n, D)``."""

@@ -25,7 +25,6 @@ from .density import (
     mixture_log_prob,
     mixture_mean,
     mixture_mode,
-    mixture_ngem_loss,
     mixture_nll,
     mixture_quantile,
     mixture_sample,
@@ -149,18 +148,6 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         ``y`` estimates the probability of that score per unit step. Draws
         random numbers in every step (Adam, as ``noise_regularization``).
 
-    loss : {"nll", "ngem"}, default="nll"
-        Training objective. ``"nll"`` is the negative log-likelihood.
-        ``"ngem"`` follows the natural-gradient EM surrogate of Chen, Bayrooti
-        & Morad (2026), as skpro's ``MDNRegressor(loss="ngem")``: each
-        component's term is weighted by its responsibility over its weight,
-        and the gradients of its mean and scale are scaled by the Gaussian's
-        inverse Fisher information (``sigma^2`` and ``sigma^2 / 2``), so a
-        component far from the data it is responsible for gets an EM-sized
-        step. The reported ``loss_curve_`` stays the negative
-        log-likelihood. Gaussian components and stochastic solvers only
-        (``solver="auto"`` picks Adam).
-
     scale_target : bool, default=True
         Standardize the targets before training. The densities, samples and
         predictions are always reported in the target's units.
@@ -221,7 +208,6 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         "noise_regularization": [None, StrOptions({"auto"}),
                                  Interval(Real, 0, None, closed="left")],
         "dequantize": [None, Interval(Real, 0, None, closed="neither")],
-        "loss": [StrOptions({"nll", "ngem"})],
         "scale_target": ["boolean"],
     }
 
@@ -249,8 +235,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,
                  adversarial=0.0, adversarial_eps=0.1, penalty_start_epoch=0,
                  categorical_features="from_dtype", embedding_dim="auto",
-                 noise_regularization=None, dequantize=None, loss="nll",
-                 scale_target=True):
+                 noise_regularization=None, dequantize=None, scale_target=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -280,7 +265,6 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         self.n_estimators = n_estimators
         self.noise_regularization = noise_regularization
         self.dequantize = dequantize
-        self.loss = loss
         self.scale_target = scale_target
 
     # ------------------------------------------------------------------ fit
@@ -300,22 +284,6 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         # log|dz/dy| of the standardization: log p(y) = log p(z) - sum_d log s_d
         self._log_jacobian = float(np.log(self._y_scale).sum())
         self._noise_base = self._noise_statistics(X, y, sample_weight)
-
-    def _resolve_solver(self, n_samples, incremental):
-        if self.solver == "auto" and self.loss == "ngem":
-            return "adam"      # a surrogate gradient: no loss for a line search to follow
-        return super()._resolve_solver(n_samples, incremental)
-
-    def _check_deterministic_objective(self):
-        super()._check_deterministic_objective()
-        if self.loss == "ngem" and self.solver_ == "lbfgs":
-            raise ValueError(
-                "loss='ngem' follows a preconditioned surrogate gradient, not the gradient "
-                "of the loss that solver='lbfgs' line-searches; use a stochastic solver "
-                "(e.g. solver='adam') or loss='nll'.")
-        if self.loss == "ngem" and self.component != "gaussian":
-            raise ValueError(f"loss='ngem' is defined for Gaussian components only, not "
-                             f"component={self.component!r}; use loss='nll'.")
 
     def _random_techniques(self):
         names = super()._random_techniques()
@@ -402,8 +370,7 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         # the target's units, comparable across scalings and with the literature
         kw = self._mixture_kwargs()
         # the sum of the members' own losses: each member's gradient is a single fit's
-        loss = mixture_ngem_loss if self.loss == "ngem" else mixture_nll
-        return sum(loss(member, target, weight, **kw) + self._log_jacobian
+        return sum(mixture_nll(member, target, weight, **kw) + self._log_jacobian
                    for member in self._member_raws(raw))
 
     def _split_raw(self, raw):
