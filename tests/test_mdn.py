@@ -654,6 +654,15 @@ def test_noise_regularization_auto_rule_and_refusals():
         MixtureDensityRegressor(noise_regularization=-0.1).fit(X, y)
     with pytest.raises(ValueError, match="noise_regularization"):
         MixtureDensityRegressor(noise_regularization="silverman").fit(X, y)
+    # two outputs, each its own target scale (spherical shares one internal scale)
+    Y = np.column_stack([y, 100.0 * y + X[:, 0]])
+    for covariance_type in ("diag", "spherical"):
+        two = MixtureDensityRegressor(noise_regularization=0.1, dequantize=0.5,
+                                      covariance_type=covariance_type, **FAST).fit(X, Y)
+        x_std, y_std, step = two._training_noise()
+        np.testing.assert_allclose(y_std * two._y_scale, 0.1 * Y.std(0), rtol=1e-10)
+        np.testing.assert_allclose(step * two._y_scale, 0.5, rtol=1e-10)
+        assert np.isfinite(two.log_likelihood(X, Y)).all()
     # a warm start reads the changed setting: off means no noise on the next fit
     mdn.set_params(noise_regularization=None, warm_start=True)
     assert mdn._training_noise() is None
