@@ -335,12 +335,15 @@ class MixtureDensityRegressor(NeuralRegressorMixin, RegressorMixin, _BaseMLP):
         trains in, or ``None`` where off. Read by the regularizer at the start
         of every fit, so changed settings apply to a warm-started fit too.
         """
-        n, x_std, y_std = self._noise_base
-        h = self.noise_std(n, x_std.shape[0] + y_std.shape[0])
+        base = getattr(self, "_noise_base", None)   # absent in a model saved before it existed
+        if base is None and self.noise_regularization:
+            raise ValueError("This model was fitted before noise_regularization existed and "
+                             "lacks its training statistics; fit it anew (warm_start=False).")
+        h = 0.0 if base is None else self.noise_std(base[0], base[1].shape[0] + base[2].shape[0])
         step = None if self.dequantize is None else self.dequantize / self._y_scale
         if h == 0 and step is None:
             return None
-        return (None, None, step) if h == 0 else (h * x_std, h * y_std, step)
+        return (None, None, step) if h == 0 else (h * base[1], h * base[2], step)
 
     def _scale_targets(self, y):
         return (y - self._y_mean) / self._y_scale
