@@ -227,11 +227,12 @@ class Regularizer:
         self.penalties = (p["alpha_l1"] > 0 or p["alpha_lp"] > 0 or p["layer_alphas"] is not None
                           or p["soft_sharing"] > 0 or p["jacobian_penalty"] > 0
                           or getattr(est, "tangent_prop", 0) > 0)
-        # (input std per column, target std per output) of noise regularization, or None
+        # noise regularization's (input std, target std) and dequantization's step, or None
         training_noise = getattr(est, "_training_noise", None)
         self.noise = self._noise_tensors(training_noise() if training_noise else None)
         self.perturbs = (self.noise is not None or p["input_noise"] > 0 or p["weight_noise"] > 0
-                         or p["dropconnect"] > 0 or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
+                         or p["dropconnect"] > 0
+                         or (p["adversarial"] > 0 and p["adversarial_eps"] > 0))
         self.active = self.penalties or self.perturbs or getattr(est, "label_smoothing", 0) > 0
         self.norms = batch_norm_layers(module)
         # the engine runs the loss under autocast exactly when precision is set
@@ -277,7 +278,8 @@ class Regularizer:
         if scales is None:
             return None
         device = next(self.module.parameters()).device
-        return tuple(None if s is None else torch.as_tensor(s, dtype=self.est._dtype, device=device)
+        return tuple(None if s is None
+                     else torch.as_tensor(s, dtype=self.est._dtype, device=device)
                      for s in scales)
 
     def add_noise(self, inputs, target):

@@ -126,16 +126,6 @@ def _generalized_normal_log_density(z, log_scale, shape):
     return (-power.sum(dim=-1) + factor * (log_norm - log_scale).sum(dim=-1))
 
 
-def component_log_prob(target, means, log_std, shape=None):
-    """``log p_k(t | x)`` of every component, ``(B, K)``; arguments as :func:`mixture_log_prob`."""
-    D = means.shape[-1]
-    z = (target.unsqueeze(1) - means) * torch.exp(-log_std)               # (B, K, D)
-    if shape is not None:
-        return _generalized_normal_log_density(z, log_std, shape)
-    log_det = log_std.sum(dim=-1) * (D // log_std.shape[-1])              # (B, K)
-    return -0.5 * z.pow(2).sum(dim=-1) - log_det - 0.5 * D * LOG_2PI
-
-
 def mixture_log_prob(target, log_weights, means, log_std, shape=None):
     """``log p(t | x)`` per row, by log-sum-exp over the components.
 
@@ -154,12 +144,14 @@ def mixture_log_prob(target, log_weights, means, log_std, shape=None):
     -------
     tensor (B,)
     """
-    return torch.logsumexp(log_weights + component_log_prob(target, means, log_std, shape),
-                           dim=1)
-
-
-def _weighted_mean(values, weight):
-    return values.mean() if weight is None else (values * weight).sum() / weight.sum()
+    D = means.shape[-1]
+    z = (target.unsqueeze(1) - means) * torch.exp(-log_std)               # (B, K, D)
+    if shape is not None:
+        return torch.logsumexp(log_weights + _generalized_normal_log_density(z, log_std, shape),
+                               dim=1)
+    log_det = log_std.sum(dim=-1) * (D // log_std.shape[-1])              # (B, K)
+    log_normal = -0.5 * z.pow(2).sum(dim=-1) - log_det - 0.5 * D * LOG_2PI
+    return torch.logsumexp(log_weights + log_normal, dim=1)
 
 
 def mixture_nll(raw, target, weight=None, *, n_components, covariance_type,
@@ -171,7 +163,10 @@ def mixture_nll(raw, target, weight=None, *, n_components, covariance_type,
     """
     params = split_raw(raw, n_components, target.shape[1], covariance_type,
                        std_transform, min_std, component)
-    return _weighted_mean(-mixture_log_prob(target, *params), weight)
+    nll = -mixture_log_prob(target, *params)
+    if weight is None:
+        return nll.mean()
+    return (nll * weight).sum() / weight.sum()
 
 
 # ----------------------------------------------------------------- numpy side
