@@ -36,8 +36,10 @@ the integers); the other sets are continuous.
 Run:  python benchmarks/bench_uci.py [--datasets boston concrete] [--splits 5]
                                      [--param component=generalized_normal]
       python benchmarks/bench_uci.py --models mdn-cv \
-          --candidate "{}" --candidate "{'noise_regularization': 'auto'}"
-      /tmp/side/bin/python benchmarks/bench_uci.py --models skpro ngboost
+          --candidate "{'noise_regularization': 0.01, 'alpha': 0.001}" \
+          --candidate "{'noise_regularization': 0.03, 'alpha': 0.001}" \
+          --candidate "{'noise_regularization': 0.1, 'alpha': 0.001}"
+      cd benchmarks; PYTHONPATH=. SIDE_VENV/bin/python bench_uci.py --models skpro ngboost
 """
 
 import argparse
