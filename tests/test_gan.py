@@ -248,9 +248,11 @@ def test_loss_curves_and_progress(capsys):
       "discriminator_learning_rate": 4e-3}, "distribution"),
     # Without packing (nor the other stabilizers) the generator collapses onto
     # one of the two clusters for most seeds (5 of 6 tried): the mode collapse
-    # PacGAN cures. It must still put its rows on the data.
+    # PacGAN cures. It must still put its rows on the data. (The marginal
+    # calibration would restore the missing cluster's share in each column
+    # separately, pairing the columns' clusters at random: off the data.)
     ({"spectral_norm": False, "pac": 1, "generator_averaging": None,
-      "learning_rate": "constant"}, "support"),
+      "learning_rate": "constant", "marginal_calibration": False}, "support"),
     # Standardized outputs (no mode blocks) blur two sharp clusters together;
     # the distribution as a whole must still be learned.
     ({"numeric_encoding": "standard", "generator_normalization": "batch"}, "distribution"),
@@ -506,3 +508,114 @@ def test_warm_start_continues_training_the_same_networks():
     model.fit(X)
     assert model.module_ is module
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
+
+
+# ---------------------------------------------------------- marginal calibration
+def test_logit_offsets_reach_the_target_shares_of_a_softmax_draw():
+    # Oracle: rows draw a category from softmax(logits + bias) with fixed
+    # logits; the offsets that give shares t are log t - logits (+ const).
+    from skneural._gan.calibration import category_shares, fit_logit_bias
+
+    logits = np.log([0.6, 0.3, 0.1])
+    target = np.array([0.2, 0.3, 0.5])
+    rng = np.random.RandomState(0)
+
+    def draw(bias):
+        p = np.exp(logits + bias[0])
+        codes = rng.choice(3, size=20000, p=p / p.sum())
+        return np.eye(3)[codes]
+
+    groups = np.zeros(20000, dtype=int)
+    bias, rows = fit_logit_bias(draw, [target[None]], [(0, 3)], np.zeros((1, 3)), groups)
+    shares = category_shares(rows, [(0, 3)], groups, 1)[0][0]
+    np.testing.assert_allclose(shares, target, atol=0.015)
+    exact = np.log(target) - logits
+    np.testing.assert_allclose(bias[0] - bias[0].mean(), exact - exact.mean(), atol=0.1)
+
+
+def test_quantile_map_gives_the_training_marginal_and_keeps_ranks():
+    from scipy.stats import expon, kstest
+
+    from skneural._gan.calibration import apply_quantile_maps, fit_quantile_maps
+
+    rng = np.random.RandomState(0)
+    generated, train = rng.normal(size=(20000, 1)), rng.exponential(size=(3000, 1))
+    zeros = np.zeros((20000, 1), dtype=int)
+    maps = fit_quantile_maps(generated, zeros, zeros[:, 0], train, np.zeros((3000, 1), int),
+                             np.zeros(3000, int), 1, 1)
+    fresh = rng.normal(size=(5000, 1))
+    mapped = apply_quantile_maps(fresh, zeros[:5000], np.zeros(5000, int), maps)
+    assert kstest(mapped[:, 0], expon.cdf).statistic < 0.04
+    assert np.array_equal(np.argsort(mapped[:, 0]), np.argsort(fresh[:, 0]))
+    assert train.min() <= mapped.min() and mapped.max() <= train.max()
+
+
+def skewed_table(n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    income = rng.lognormal(3, 0.8, n)
+    return pd.DataFrame({"income": income, "spend": 0.3 * income + rng.gamma(2, 3, n),
+                         "tier": np.where(income > 30, "gold",
+                                          np.where(rng.rand(n) < 0.2, "silver", "basic"))})
+
+
+def shares(column):
+    return pd.Series(column).value_counts(normalize=True)
+
+
+@pytest.mark.parametrize("rejection", [True, False])
+def test_calibrated_marginals_match_training_after_a_short_fit(rejection):
+    from scipy.stats import ks_2samp
+
+    X = skewed_table()
+    model = gan(random_state=0, rejection_sampling=rejection, **SMALL).fit(X)
+    calibrated = model.sample(4000, random_state=1)
+    raw = model.set_params(marginal_calibration=False).sample(4000, random_state=1)
+    for col in ["income", "spend"]:
+        ks = ks_2samp(X[col], calibrated[col]).statistic
+        assert ks < 0.06, (col, ks)
+        assert ks < 0.5 * ks_2samp(X[col], raw[col]).statistic
+        assert X[col].min() <= calibrated[col].min() <= calibrated[col].max() <= X[col].max()
+    gap = shares(X["tier"]).subtract(shares(calibrated["tier"]), fill_value=0).abs().max()
+    assert gap < 0.03, shares(calibrated["tier"])
+
+
+def test_calibration_of_numeric_columns_keeps_each_columns_ranks():
+    # no categorical column and one mode per column: the same draws, mapped monotonically
+    X = np.random.RandomState(0).lognormal(size=(300, 2))
+    model = gan(random_state=0, numeric_encoding="standard", **SMALL).fit(X)
+    calibrated = model.sample(500, random_state=2)
+    raw = model.set_params(marginal_calibration=False).sample(500, random_state=2)
+    for j in range(2):
+        assert np.array_equal(np.argsort(calibrated[:, j]), np.argsort(raw[:, j]))
+    assert not np.allclose(calibrated, raw)
+
+
+def test_conditional_fit_calibrates_each_class():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.exponential(1.0, (400, 1)), 10 + rng.exponential(3.0, (150, 1))]
+    y = np.array(["a"] * 400 + ["b"] * 150)
+    model = gan(random_state=0, **SMALL).fit(X, y)
+    for label, rows in [("a", X[:400, 0]), ("b", X[400:, 0])]:
+        sample = model.sample(2000, y=label, random_state=0)[:, 0]
+        assert ks_2samp(rows, sample).statistic < 0.08, label
+
+
+def test_calibration_needs_a_calibrated_fit_and_old_files_sample_uncalibrated():
+    X = skewed_table(200)
+    model = gan(random_state=0, marginal_calibration=False, **SMALL).fit(X)
+    with pytest.raises(ValueError, match="marginal_calibration=True needs a fit"):
+        model.set_params(marginal_calibration=True).sample(5)
+    fitted = gan(random_state=0, **SMALL).fit(X)
+    state = fitted.__getstate__()
+    del state["_calibration"], state["marginal_calibration"]  # as saved before it existed
+    old = GANSampler.__new__(GANSampler)
+    old.__setstate__(state)
+    assert old.marginal_calibration is False
+    pd.testing.assert_frame_equal(
+        old.sample(50, random_state=0),
+        fitted.set_params(marginal_calibration=False).sample(50, random_state=0))
+    again = pickle.loads(pickle.dumps(fitted.set_params(marginal_calibration=True)))
+    pd.testing.assert_frame_equal(again.sample(50, random_state=0),
+                                  fitted.sample(50, random_state=0))

@@ -309,6 +309,11 @@ class TabularEncoder:
         return out
 
     @property
+    def category_blocks(self):
+        """(start, stop) of the categorical columns' one-hot blocks."""
+        return self.blocks[len(self.modes_):]
+
+    @property
     def n_encoded(self):
         return len(self.numeric) + sum(self._block_sizes())
 
@@ -332,20 +337,39 @@ class TabularEncoder:
             parts.append(np.eye(len(categories))[codes])
         return np.hstack(parts).astype(dtype, copy=False)
 
-    def decode(self, Z, dtype):
-        """Generator outputs -> rows in the original scale and layout."""
+    @property
+    def n_modes(self):
+        """The most modes of a numeric column (1 without mode-specific encoding)."""
+        return max([len(m[0]) for m in self.modes_], default=1)
+
+    def numeric_modes(self, Z):
+        """Mode index ``(n, n_numeric)`` of each numeric value of encoded rows (0 if no modes)."""
+        modes = np.zeros((Z.shape[0], len(self.numeric)), dtype=int)
+        for j, (start, stop) in enumerate(self.blocks[:len(self.modes_)]):
+            modes[:, j] = np.argmax(Z[:, start:stop], axis=1)
+        return modes
+
+    def decode_numeric(self, Z):
+        """Generator outputs -> the numeric columns ``(n, n_numeric)`` in the original scale."""
         numeric = np.asarray(Z[:, :len(self.numeric)], dtype=np.float64)
-        blocks = self.blocks
         if self.mode_specific:
-            for j, ((means, stds, _), (start, stop)) in enumerate(zip(self.modes_, blocks)):
-                mode = np.argmax(Z[:, start:stop], axis=1)
-                numeric[:, j] = numeric[:, j] * 4 * stds[mode] + means[mode]
-        numeric = numeric * self.scale_ + self.mean_
+            modes = self.numeric_modes(Z)
+            for j, (means, stds, _) in enumerate(self.modes_):
+                numeric[:, j] = numeric[:, j] * 4 * stds[modes[:, j]] + means[modes[:, j]]
+        return numeric * self.scale_ + self.mean_
+
+    def decode(self, Z, dtype, numeric=None):
+        """Generator outputs -> rows in the original scale and layout.
+
+        ``numeric`` replaces the numeric columns :meth:`decode_numeric` would
+        give (e.g. after a calibration of them).
+        """
+        if numeric is None:
+            numeric = self.decode_numeric(Z)
         columns = [None] * (len(self.numeric) + len(self.categorical))
         for j, i in enumerate(self.numeric):
             columns[i] = numeric[:, j]
-        category_blocks = blocks[len(self.modes_):]
-        for (start, stop), i, categories in zip(category_blocks, self.categorical,
+        for (start, stop), i, categories in zip(self.category_blocks, self.categorical,
                                                 self.categories_):
             columns[i] = categories[np.argmax(Z[:, start:stop], axis=1)]
         if self.columns_ is not None:

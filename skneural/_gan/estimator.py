@@ -22,10 +22,12 @@ from .._core.validation import (
     check_random_state,
     validate_data,
 )
+from .calibration import (apply_quantile_maps, category_shares, fit_logit_bias,
+                          fit_quantile_maps, group_sizes)
 from .conditions import check_labels, draw_codes, one_hot_conditions
 from .encoder import TabularEncoder, _is_dataframe, categorical_indices
 from .modules import Discriminator, GANModule, Generator
-from .sampling import generate_rows
+from .sampling import generate_rows, offset_critic
 from .training import (
     GENERATOR_LOSSES,
     batch_rows,
@@ -60,8 +62,9 @@ class GANSampler(BaseNeuralEstimator):
     discriminator input (PacGAN) against mode collapse, spectral
     normalization of the discriminator, a linearly decaying step size, an
     exponential moving average of the generator's weights, CTGAN's
-    mode-specific encoding of numeric columns and discriminator rejection
-    sampling at ``sample`` time.
+    mode-specific encoding of numeric columns, discriminator rejection
+    sampling at ``sample`` time and a calibration of every column's
+    marginal distribution to the training rows'.
 
     Parameters
     ----------
@@ -147,6 +150,21 @@ class GANSampler(BaseNeuralEstimator):
         at the cost of about 15% more fit time and several generator calls
         per returned row. Setting it to False after a fit with True samples
         the generator directly.
+
+    marginal_calibration : bool, default=True
+        After training, match each column's marginal distribution to the
+        training rows' (per class in a conditional fit): categorical
+        columns by an offset per category added to the generator's logits
+        (fitted by fixed-point iteration on 20,000 generated rows, so that
+        the generated category shares equal the training ones), numeric
+        columns by the monotone map ``F_train^-1(F_generated(x))`` through
+        1,001 quantiles. Both keep the rows' dependence structure: the
+        offsets shift every row's category odds alike, the map keeps the
+        ranks of each column. Numeric values then stay within the training
+        range. The critic of ``rejection_sampling`` trains against the
+        offset generator, and a map is fitted for sampling with and without
+        rejection. Costs about a second of fit. Setting it to False after a
+        fit with True samples without the corrections.
 
     categorical_features : "auto", None, array-like of int, bool or str, default="auto"
         Categorical columns; ``"auto"`` takes a DataFrame's object,
@@ -292,6 +310,7 @@ class GANSampler(BaseNeuralEstimator):
         "discriminator_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
         "generator_averaging": [None, Interval(Real, 0, 1, closed="left")],
         "rejection_sampling": ["boolean"],
+        "marginal_calibration": ["boolean"],
         "categorical_features": [None, StrOptions({"auto"}), "array-like"],
         "numeric_encoding": [StrOptions({"mode_specific", "standard"})],
     }
@@ -304,7 +323,7 @@ class GANSampler(BaseNeuralEstimator):
                  label_smoothing=0.0, instance_noise=0.0, discriminator_steps=1,
                  learning_rate="linear", learning_rate_init=1e-3,
                  discriminator_learning_rate=None, generator_averaging=0.999,
-                 rejection_sampling=True, categorical_features="auto",
+                 rejection_sampling=True, marginal_calibration=True, categorical_features="auto",
                  numeric_encoding="mode_specific", batch_size=256,
                  max_iter="auto", beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
                  verbose=False, warm_start=False, device="cpu", n_threads=None, precision=None,
@@ -328,6 +347,7 @@ class GANSampler(BaseNeuralEstimator):
         self.discriminator_learning_rate = discriminator_learning_rate
         self.generator_averaging = generator_averaging
         self.rejection_sampling = rejection_sampling
+        self.marginal_calibration = marginal_calibration
         self.categorical_features = categorical_features
         self.numeric_encoding = numeric_encoding
         self.batch_size = batch_size
@@ -435,13 +455,65 @@ class GANSampler(BaseNeuralEstimator):
             if conditional:
                 cond = one_hot_conditions(y, self.classes_, self._dtype, device)
             train_adversarial(self, self.module_, data, cond)
-            self.module_.critic = None
+            self.module_.critic, self._calibration = None, None
+            if self.marginal_calibration:
+                calibrate = self._calibrator(X, data, y, rng, device)
+                self._calibration = {"generator": calibrate(None, None)}
             if self.rejection_sampling:
                 # a quarter of the generator's steps: the critic only has to
                 # calibrate against the final, fixed generator
                 steps = max(1, self.n_iter_ * steps_per_epoch(X.shape[0], self.batch_size_) // 4)
-                train_critic(self, self.module_, data, cond, steps)
+                bias = None if self._calibration is None else self._tensor(
+                    self._calibration["generator"]["logit_bias"], device)
+                train_critic(self, self.module_, data, cond, steps, bias)
+                if self._calibration is not None:
+                    self._calibration["rejection"] = calibrate(
+                        self.module_.critic, self._calibration["generator"]["logit_bias"])
         return self
+
+    def _calibrator(self, X, data, y, rng, device):
+        """``calibrate(critic, bias)``: one sampling mode's marginal calibration.
+
+        It returns the logit offsets, fitted from ``bias`` (None: zeros), and
+        the numeric quantile maps of sampling through ``critic`` (None:
+        without rejection); see ``marginal_calibration``.
+        """
+        n_groups = 1 if self.classes_ is None else len(self.classes_)
+        groups = np.zeros(X.shape[0], dtype=int) if y is None else \
+            np.searchsorted(self.classes_, y)
+        codes = np.repeat(np.arange(n_groups), group_sizes(n_groups))
+        encoder, encoded = self._encoder, data.cpu().numpy()
+        blocks = encoder.blocks  # the modes of numeric columns, then the categories
+        target = category_shares(encoded, blocks, groups, n_groups)
+        train_numeric, train_modes = encoder._numeric(X), encoder.numeric_modes(encoded)
+        generator = torch.Generator(device=device).manual_seed(
+            int(rng.randint(np.iinfo(np.int32).max)))
+
+        def draw(bias, critic):
+            with torch.no_grad():
+                rows = generate_rows(self.module_.sampler().eval(), critic,
+                                     None if self.classes_ is None else codes,
+                                     0 if self.classes_ is None else n_groups, len(codes),
+                                     generator, device, self._dtype, self._tensor(bias, device))
+            return rows.cpu().numpy()
+
+        def calibrate(critic, bias):
+            start = np.zeros((n_groups, data.shape[1]))
+            if critic is None:  # offsets of the generator's logits
+                bias, rows = fit_logit_bias(lambda b: draw(b, None), target, blocks, start,
+                                            codes)
+                out = {"logit_bias": bias}
+            else:  # offsets of the critic's, the generator's fixed
+                critic_bias, rows = fit_logit_bias(
+                    lambda w: draw(bias, offset_critic(critic, self._tensor(w, device))),
+                    target, blocks, start, codes)
+                out = {"logit_bias": bias, "critic_bias": critic_bias}
+            out["quantiles"] = fit_quantile_maps(
+                encoder.decode_numeric(rows), encoder.numeric_modes(rows), codes, train_numeric,
+                train_modes, groups, n_groups, encoder.n_modes)
+            return out
+
+        return calibrate
 
     def _rebuild_module(self, weights):
         module = super()._rebuild_module(weights)
@@ -517,15 +589,46 @@ class GANSampler(BaseNeuralEstimator):
             if self.rejection_sampling and critic is None:
                 raise ValueError("rejection_sampling=True needs a fit with rejection_sampling="
                                  "True (it trains the critic); refit or set it to False.")
+            calibration = self._sampling_calibration(critic)
+            bias = None
+            if calibration is not None:
+                bias = self._tensor(calibration["logit_bias"], device)
+                if critic is not None:
+                    critic = offset_critic(critic, self._tensor(calibration["critic_bias"],
+                                                                device))
             n_classes = 0 if codes is None else len(self.classes_)
             rows = generate_rows(self.module_.sampler(), critic, codes, n_classes, n_samples,
-                                 generator, device, self._dtype)
-        X = self._encoder.decode(rows.cpu().numpy(), self._out_dtype)
+                                 generator, device, self._dtype, bias).cpu().numpy()
+        numeric = None
+        if calibration is not None:
+            numeric = apply_quantile_maps(
+                self._encoder.decode_numeric(rows), self._encoder.numeric_modes(rows),
+                np.zeros(n_samples, dtype=int) if codes is None else codes,
+                calibration["quantiles"])
+        X = self._encoder.decode(rows, self._out_dtype, numeric)
         if not _is_dataframe(X):
             X = _wrap_data_with_container("transform", X, None, self)
         if return_y:
             return X, None if codes is None else self.classes_[codes]
         return X
+
+    def _tensor(self, array, device):
+        return torch.as_tensor(array, dtype=self._dtype, device=device)
+
+    def _sampling_calibration(self, critic):
+        """The fitted marginal calibration ``sample`` applies (through ``critic``), or None."""
+        if not self.marginal_calibration:
+            return None
+        if self._calibration is None:
+            raise ValueError("marginal_calibration=True needs a fit with marginal_calibration="
+                             "True; refit or set it to False.")
+        return self._calibration["generator" if critic is None else "rejection"]
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "module_" in state and "_calibration" not in state:
+            # saved before marginal_calibration existed: sample as it was fitted
+            self.marginal_calibration, self._calibration = False, None
 
     # sklearn's output wrapper treats ``sample`` like a transformer's output
     _sklearn_auto_wrap_output_keys = {"transform"}

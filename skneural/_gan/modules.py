@@ -36,8 +36,12 @@ class Generator(nn.Module):
                        normalization=normalization)
         init_weights(self.net, "auto", activation)
 
-    def forward(self, z, cond=None, generator=None):  # (B, latent) [, (B, K)] -> (B, n_out)
-        """``generator`` (a torch.Generator) seeds the eval-mode category draws."""
+    def forward(self, z, cond=None, generator=None, bias=None):  # (B, latent) -> (B, n_out)
+        """``generator`` (a torch.Generator) seeds the eval-mode category draws.
+
+        ``bias`` (``(B, n_out)`` or ``(1, n_out)``) is added to the logits of
+        the eval-mode draws: the marginal calibration's offsets.
+        """
         raw = self.net(z if cond is None else torch.cat([z, cond], dim=1))
         numeric = raw[:, :self.n_numeric]
         parts = [torch.tanh(numeric) if self.bounded else numeric]
@@ -46,6 +50,8 @@ class Generator(nn.Module):
             if self.training:
                 parts.append(F.gumbel_softmax(logits, tau=GUMBEL_TAU, hard=False))
             else:
+                if bias is not None:
+                    logits = logits + bias[:, start:stop]
                 gumbel = -torch.empty_like(logits).exponential_(generator=generator).log()
                 parts.append(F.one_hot((logits + gumbel).argmax(dim=1), stop - start)
                              .to(raw.dtype))

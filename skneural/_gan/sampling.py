@@ -36,29 +36,62 @@ def rejection_filter(critic, rows, cond, max_logit, generator):
     return u < accept, max_logit
 
 
-def generate_rows(G, critic, codes, n_classes, n_samples, generator, device, dtype):
+def offset_critic(critic, offsets):
+    """``critic`` with ``rows @ offsets[class]`` added to its logit.
+
+    ``offsets`` (one row per class, or one row) weights the categories of
+    the one-hot blocks: the marginal calibration's correction of rejection
+    sampling, which accepts more (or fewer) of the candidates of a category
+    without changing which of them it prefers.
+    """
+
+    def score(rows, cond):
+        weights = offsets if cond is None else cond @ offsets
+        return critic(rows, cond) + (rows * weights).sum(dim=1)
+
+    return score
+
+
+def generate_rows(G, critic, codes, n_classes, n_samples, generator, device, dtype,
+                  bias=None):
     """``n_samples`` encoded rows from generator ``G``, filtered by ``critic`` if given.
 
     ``codes`` holds the class index of each requested row (conditional
-    fits) or is ``None``; ``generator`` is the torch.Generator seeding the noise.
+    fits) or is ``None``; ``generator`` is the torch.Generator seeding the
+    noise; ``bias`` (a tensor, one row of logit offsets per class, or one
+    row) is passed to ``G`` for each row's class.
     """
 
     def draw(idx):
         z = torch.randn(len(idx), G.latent_dim, generator=generator, device=device,
                         dtype=dtype)
-        c = None
+        c, b = None, bias
         if n_classes:
-            c = torch.nn.functional.one_hot(torch.as_tensor(codes[idx], device=device),
-                                            n_classes).to(dtype)
-        return G(z, c, generator), c
+            code = torch.as_tensor(codes[idx], device=device)
+            c = torch.nn.functional.one_hot(code, n_classes).to(dtype)
+            b = None if bias is None else bias[code]
+        return G(z, c, generator, b), c
 
     if critic is None:
         return torch.cat([draw(np.arange(s, min(s + SAMPLE_CHUNK, n_samples)))[0]
                           for s in range(0, n_samples, SAMPLE_CHUNK)])
+    if n_classes and len(np.unique(codes)) > 1:
+        # One rejection run per class: M and gamma are the class's own, so the
+        # rows of a class follow the same distribution whatever else is requested.
+        out = None
+        for code in np.unique(codes):
+            where = np.flatnonzero(codes == code)
+            rows = generate_rows(G, critic, codes[where], n_classes, len(where), generator,
+                                 device, dtype, bias)
+            if out is None:
+                out = torch.empty(n_samples, rows.shape[1], dtype=rows.dtype, device=device)
+            out[torch.as_tensor(where, device=device)] = rows
+        return out
     if n_samples > SAMPLE_CHUNK:  # bounded memory: each chunk is its own rejection run
         return torch.cat([
             generate_rows(G, critic, None if codes is None else codes[s:s + SAMPLE_CHUNK],
-                          n_classes, min(SAMPLE_CHUNK, n_samples - s), generator, device, dtype)
+                          n_classes, min(SAMPLE_CHUNK, n_samples - s), generator, device, dtype,
+                          bias)
             for s in range(0, n_samples, SAMPLE_CHUNK)])
     # Burn-in: the maximum logit over many candidates estimates M (Azadi et al.).
     burn = np.resize(np.arange(n_samples), BURN_IN)

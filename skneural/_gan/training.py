@@ -215,12 +215,15 @@ def make_critic(est, n_encoded, n_conditions):
                          est.discriminator_activation, None, False)
 
 
-def train_critic(est, module, data, cond, n_steps):
+def train_critic(est, module, data, cond, n_steps, bias=None):
     """Fit an unpacked discriminator to real vs generated rows, the generator frozen.
 
     Discriminator rejection sampling (Azadi et al. 2019) needs ``D(x)`` of a
     single row, calibrated against the final generator; the packed training
-    discriminator provides neither, so a fresh one is fitted here.
+    discriminator provides neither, so a fresh one is fitted here. ``bias``
+    (logit offsets, one row per class or one row) is the generator's
+    marginal calibration: the critic learns against the rows ``sample``
+    proposes.
     """
     G = module.sampler().eval()
     critic = make_critic(est, data.shape[1], 0 if cond is None else cond.shape[1])
@@ -234,7 +237,8 @@ def train_critic(est, module, data, cond, n_steps):
         c = None if cond is None else cond[idx]
         with torch.no_grad():
             z = torch.randn(batch, G.latent_dim, device=data.device, dtype=data.dtype)
-            fake = G(z, c)
+            b = bias if bias is None or c is None else c @ bias
+            fake = G(z, c, bias=b)
         loss = discriminator_loss(critic(data[idx], c), critic(fake, c))
         opt.zero_grad(set_to_none=True)
         loss.backward()
