@@ -13,25 +13,18 @@ VEEGAN and PacGAN papers.
     python benchmarks/bench_gan.py --rows 20000   # 20,000 training rows
     python benchmarks/bench_gan.py --small --seeds 3  # small tables, see below
     python benchmarks/bench_gan.py --param max_iter=300   # any GANSampler setting
-    python benchmarks/bench_gan.py --table Wage.csv --target jobclass,health_ins \
-        --drop region,logwage --ctgan            # a real mixed-type table, see below
+    python benchmarks/bench_gan.py --tables --data-dir /tmp/gan_data   # real tables
 
-``--table`` compares the samplers on a real table (a CSV; text columns are
-categorical for both GANSampler and ctgan) instead of the 2-D sets. The
-rows are split 70/30 (stratified on the first target); each sampler is fit
-on the 70% and draws as many rows. Two scores per seed:
-
-* detection: a HistGradientBoostingClassifier told to separate the real
-  training rows from the synthetic ones, 5-fold cross-validated ROC AUC
-  (0.5: indistinguishable, 1: every row told apart);
-* train on synthetic, test on real (TSTR): the same classifier trained on
-  the synthetic rows to predict each ``--target`` column from the others,
-  accuracy on the real 30%; the "real training rows" line is train on real.
-
-Two reference lines come with them: the real training rows themselves
-(detection of the real 30% against an equal draw of the 70%) and
-"independent columns" (each column of the 70% shuffled on its own: right
-marginals, no dependence between columns).
+``--tables`` compares the samplers on five real mixed-type tables (see
+``_tables.py`` for the tables, the download and the scores) instead of the
+2-D sets: per table and seed a 70/30 split stratified on the table's
+target; each sampler is fit on the 70% and draws as many rows; detection
+ROC AUC, marginal distances, dependence error, train-on-synthetic
+test-on-real accuracy and fit CPU time. ``--methods`` picks the samplers
+(GANSampler, and from a side venv the ``ctgan`` package's CTGAN and TVAE
+and sdv's Gaussian copula); two reference lines come with them: the real
+holdout rows and "independent columns" (each column of the 70% shuffled
+on its own: right marginals, no dependence between columns).
 
 ``--small`` checks small tables (100, 200 and 500 rows; ``--sizes``): a 2-D
 correlated Gaussian (means 5 and -3, standard deviations 2 and 0.5,
@@ -227,111 +220,6 @@ def run_small(args):
               f"{r[:, 2].max():.4f} | {r[:, 3].mean():.3f}; {r[:, 3].max():.3f} | {times}")
 
 
-# ------------------------------------------------------------ a real table
-def _as_categories(frames, categorical):
-    """Copies of ``frames`` whose categorical columns share one pandas dtype."""
-    import pandas as pd
-
-    out = [f.copy() for f in frames]
-    for col in categorical:
-        dtype = pd.CategoricalDtype(sorted(set().union(*(set(f[col].astype(str))
-                                                          for f in frames))))
-        for f in out:
-            f[col] = f[col].astype(str).astype(dtype)
-    return out
-
-
-def detection_auc(real, synthetic, categorical, seed):
-    """5-fold CV ROC AUC of a classifier separating real from synthetic rows."""
-    import pandas as pd
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    real, synthetic = _as_categories([real, synthetic], categorical)
-    X = pd.concat([real, synthetic], ignore_index=True)
-    y = np.r_[np.ones(len(real)), np.zeros(len(synthetic))]
-    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    return float(cross_val_score(clf, X, y, cv=cv, scoring="roc_auc").mean())
-
-
-def tstr_accuracy(train, test, target, categorical, seed):
-    """Accuracy on real ``test`` of a classifier trained on ``train`` for ``target``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    features = [c for c in train.columns if c != target]
-    cats = [c for c in categorical if c != target]
-    train_x, test_x = _as_categories([train[features], test[features]], cats)
-    train_y = train[target].astype(str)
-    if train_y.nunique() < 2:  # a sampler that lost a class: predict the one it kept
-        return float(np.mean(test[target].astype(str) == train_y.iloc[0]))
-    clf = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-    clf.fit(train_x, train_y)
-    return float(np.mean(clf.predict(test_x) == test[target].astype(str).to_numpy()))
-
-
-def run_table(args):
-    import pandas as pd
-    from sklearn.model_selection import train_test_split
-
-    frame = pd.read_csv(args.table)
-    if args.drop:
-        frame = frame.drop(columns=args.drop.split(","))
-    targets = args.target.split(",")
-    categorical = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    for c in categorical:  # plain object columns: the same input for both samplers
-        frame[c] = frame[c].astype(str).astype(object)
-    print(f"{args.table}: {frame.shape[0]} rows, columns {list(frame.columns)}, "
-          f"categorical {categorical}, targets {targets}", flush=True)
-    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
-    methods = ["real training rows (reference)", "independent columns (reference)",
-               "GANSampler (defaults)"]
-    if args.ctgan:
-        methods.append(f"ctgan.CTGAN ({args.ctgan_epochs} epochs)")
-    results = {m: [] for m in methods}
-    for seed in seeds:
-        train, test = train_test_split(frame, test_size=0.3, random_state=seed,
-                                       stratify=frame[targets[0]])
-        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
-        rng = np.random.RandomState(seed)
-        synthetic = {}
-        # reference: real rows against real rows, the detection AUC's floor
-        synthetic[methods[0]] = (train, np.nan, np.nan, test)
-        shuffled = pd.DataFrame({c: rng.permutation(train[c].to_numpy()) for c in train.columns})
-        synthetic[methods[1]] = (shuffled, np.nan, np.nan, None)
-        gan, elapsed = fit_skneural(train, seed, args.quick)
-        synthetic[methods[2]] = (gan.sample(len(train), random_state=seed), elapsed,
-                                 gan.cpu_seconds_, None)
-        if args.ctgan:
-            model, elapsed, cpu = fit_ctgan(train, seed, args.ctgan_epochs, categorical)
-            synthetic[methods[3]] = (sample_ctgan(model, len(train)), elapsed, cpu, None)
-        for method, (rows, elapsed, cpu, detect_against) in synthetic.items():
-            if detect_against is None:
-                auc = detection_auc(train, rows, categorical, seed)
-            else:  # the real 30% against as many real training rows
-                auc = detection_auc(detect_against, train.sample(len(detect_against),
-                                                                 random_state=seed),
-                                    categorical, seed)
-            accs = [tstr_accuracy(rows, test, t, categorical, seed) for t in targets]
-            results[method].append((auc, *accs, elapsed, cpu))
-            print(f"  seed {seed} {method}: detection AUC {auc:.3f}, TSTR accuracy "
-                  + ", ".join(f"{t} {a:.3f}" for t, a in zip(targets, accs))
-                  + f", fit {elapsed:.1f} s wall, {cpu:.1f} s CPU", flush=True)
-    majority = [float(frame[t].value_counts(normalize=True).iloc[0]) for t in targets]
-    print()
-    print("Majority-class accuracy: "
-          + ", ".join(f"{t} {m:.3f}" for t, m in zip(targets, majority)))
-    print("| method | detection ROC AUC (mean) | worst seed | "
-          + " | ".join(f"accuracy on real, {t} (mean)" for t in targets)
-          + " | fit wall time (s) | fit CPU time (s) |")
-    print("|---|---|---|" + "---|" * len(targets) + "---|---|")
-    for method, r in results.items():
-        r = np.array(r)
-        accs = " | ".join(f"{r[:, 1 + i].mean():.3f}" for i in range(len(targets)))
-        times = "| | |" if np.isnan(r[0, -1]) else f"| {r[:, -2].mean():.1f} | {r[:, -1].mean():.1f} |"
-        print(f"| {method} | {r[:, 0].mean():.3f} | {r[:, 0].max():.3f} | {accs} {times}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -345,9 +233,14 @@ def main():
                         help="ctgan's epochs (its default: 300)")
     parser.add_argument("--skip-gansampler", action="store_true",
                         help="2-D sets: run ctgan only")
-    parser.add_argument("--table", help="CSV of a real table: compare on it instead")
-    parser.add_argument("--target", help="--table: comma-separated class columns for TSTR")
-    parser.add_argument("--drop", help="--table: comma-separated columns to drop first")
+    parser.add_argument("--tables", action="store_true",
+                        help="real mixed-type tables instead of the 2-D sets (_tables.py)")
+    parser.add_argument("--data-dir", default="/tmp/gan_data",
+                        help="--tables: folder of the ISLP CSVs")
+    parser.add_argument("--only", nargs="+", help="--tables: these tables only")
+    parser.add_argument("--methods", nargs="+", default=["GANSampler"],
+                        choices=["GANSampler", "ctgan", "tvae", "copula"],
+                        help="--tables: samplers to run (ctgan, tvae, copula: side venv)")
     parser.add_argument("--ablation", action="store_true",
                         help="also fit with numeric_encoding='standard'")
     parser.add_argument("--rows", type=int, default=N_ROWS,
@@ -370,10 +263,10 @@ def main():
         print(f"GANSampler settings: {PARAMS}, _AUTO_STEPS={GANSampler._AUTO_STEPS}", flush=True)
     if args.small:
         return run_small(args)
-    if args.table:
-        if not args.target:
-            parser.error("--table needs --target")
-        return run_table(args)
+    if args.tables:
+        from _tables import run_tables
+
+        return run_tables(args, PARAMS)
     seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     datasets = {"ring": ring, "grid": grid}
     if args.data != "both":
