@@ -245,7 +245,8 @@ def main():
                         help="--tables: folder of the ISLP CSVs")
     parser.add_argument("--augment", action="store_true",
                         help="class-by-class augmentation of ISLP's Default table (_augment.py)")
-    parser.add_argument("--only", nargs="+", help="--tables: these tables only")
+    parser.add_argument("--only", nargs="+",
+                        help="--tables: these tables only (also the dev table Hitters)")
     parser.add_argument("--methods", nargs="+", default=["GANSampler"],
                         choices=["GANSampler", "ctgan", "tvae", "copula"],
                         help="--tables: samplers to run (ctgan, tvae, copula: side venv)")
