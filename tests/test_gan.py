@@ -120,7 +120,7 @@ def test_eval_generator_draws_categories_from_softmax_not_argmax():
 
 
 # ---------------------------------------------------------------- encoding
-@pytest.mark.parametrize("mode_specific", [True, False])
+@pytest.mark.parametrize("mode_specific", [True, False, "auto"])
 def test_encoder_round_trip(mode_specific):
     rng = np.random.RandomState(0)
     X = np.column_stack([np.r_[rng.normal(-5, 0.1, 100), rng.normal(5, 0.1, 100)],
@@ -128,11 +128,51 @@ def test_encoder_round_trip(mode_specific):
     enc = TabularEncoder([], mode_specific, np.random.RandomState(0)).fit(X)
     Z = enc.encode(X, np.float64)
     assert Z.shape == (200, enc.n_encoded)
-    if mode_specific:
+    if mode_specific is True:
         peaks = enc.modes_[0][0] * enc.scale_[0] + enc.mean_[0]
         assert np.all(np.abs(np.abs(peaks) - 5) < 0.5)  # modes sit on the two peaks
         assert np.abs(Z[:, :2]).max() < 1
     np.testing.assert_allclose(enc.decode(Z, np.float64), X, atol=1e-9)
+
+
+def test_auto_encoding_takes_modes_only_where_they_stand_apart():
+    rng = np.random.RandomState(0)
+    n = 600
+    X = np.column_stack([
+        np.r_[rng.normal(-5, 0.1, n // 2), rng.normal(5, 0.1, n // 2)],  # two clusters
+        rng.lognormal(0.0, 0.8, n),                                      # skewed, one mode
+        rng.randint(2003, 2010, n).astype(float),                        # seven repeated values
+        rng.normal(0.0, 1.0, n),                                         # Gaussian
+    ])
+    enc = TabularEncoder([], "auto", np.random.RandomState(0)).fit(X)
+    assert enc.mode_columns_ == [0, 2]
+    assert enc.bounded == [True, False, True, False]
+    Z = enc.encode(X, np.float64)
+    assert Z.shape[1] == 4 + len(enc.modes_[0][0]) + len(enc.modes_[1][0])
+    standardized = (X - X.mean(axis=0)) / X.std(axis=0)
+    np.testing.assert_allclose(Z[:, [1, 3]], standardized[:, [1, 3]], atol=1e-12)
+    assert np.abs(Z[:, [0, 2]]).max() < 1
+    np.testing.assert_allclose(enc.decode(Z, np.float64), X, atol=1e-9)
+    modes = enc.numeric_modes(Z)
+    assert np.all(modes[:, [1, 3]] == 0) and len(np.unique(modes[:, 0])) == 2
+    # an encoder saved before "auto" (no mode_columns_) encodes every column by mode
+    old = TabularEncoder([], True, np.random.RandomState(0)).fit(X)
+    del old.mode_columns_
+    assert old.bounded == [True] * 4
+    np.testing.assert_allclose(old.decode(old.encode(X, np.float64), np.float64), X, atol=1e-9)
+
+
+def test_generator_bounds_only_the_mode_offsets():
+    torch.manual_seed(0)
+    gen = Generator(4, 0, [8], 3, 2, [], False, "relu", None).eval()
+    z = torch.randn(50, 4) * 10
+    with torch.no_grad():
+        raw = gen(z)
+        gen.bounded = [True, False]  # an "auto" encoder's mask: column 0 is a mode offset
+        out = gen(z)
+    assert raw[:, 0].abs().max() > 1
+    np.testing.assert_allclose(out[:, 0], torch.tanh(raw[:, 0]), atol=1e-6)
+    np.testing.assert_allclose(out[:, 1:], raw[:, 1:], atol=1e-6)
 
 
 def test_categorical_detection_and_indices():

@@ -9,9 +9,16 @@ the generator a discrete choice and an O(1) number instead of a very precise
 output. Each categorical column becomes a one-hot block. ``decode`` maps a
 generator's output back to rows in the original scale, one-hot blocks by
 their argmax, so every generated category is one seen in ``fit``.
+With ``numeric_encoding="auto"`` only the columns whose modes are well
+separated (the fitted mixture's density falls below ``SEPARATION`` of the
+lower peak somewhere between two peaks: clusters, a few repeated values)
+are encoded by mode; the others, unimodal or merely skewed, stay
+standardized, since the mode one-hots of a column with overlapping modes
+give the generator discrete choices the data do not have.
 
-Encoded layout: ``[numeric part (one value per numeric column) | one-hot
-blocks: the mode blocks of the numeric columns, then the categories]``.
+Encoded layout: ``[numeric part (one value per numeric column: a mode offset
+or a standardized value) | one-hot blocks: the mode blocks of the
+mode-encoded numeric columns, then the categories]``.
 
 pandas is an optional extra: it is imported only where a DataFrame's
 dtypes are read or a DataFrame is built, so arrays need no pandas. Other
@@ -33,6 +40,24 @@ MAX_MODES = 10  # CTGAN's defaults: 10 components, weights below 0.005 pruned
 MIN_MODE_WEIGHT = 0.005
 MIN_MODE_STD = 1e-3  # in standardized units: floors the spread of single-value modes
 MIXTURE_ROWS = 5000  # rows the mixture of one column is fitted on
+SEPARATION = 0.05  # "auto": modes count as separated where the density dips below this
+
+
+def separated(means, stds, weights, column):
+    """Do a column's modes stand apart: does the mixture's density dip below ``SEPARATION``?
+
+    The density is evaluated on a grid over the column's range; between
+    each pair of neighbouring peaks its lowest point is compared with the
+    lower of the two peaks.
+    """
+    if len(means) < 2:
+        return False
+    grid = np.linspace(column.min(), column.max(), 4000)[:, None]
+    density = (weights / stds * np.exp(-0.5 * ((grid - means) / stds) ** 2)).sum(axis=1)
+    inner = density[1:-1]
+    peaks = np.flatnonzero((inner > density[:-2]) & (inner >= density[2:])) + 1
+    return any(density[a:b].min() < SEPARATION * min(density[a], density[b])
+               for a, b in zip(peaks[:-1], peaks[1:]))
 
 
 def _pandas(needed_for):
@@ -199,8 +224,9 @@ class TabularEncoder:
     ----------
     categorical : list of int
         Indices of the categorical columns.
-    mode_specific : bool
-        Encode numeric columns by mode (CTGAN) rather than standardized only.
+    mode_specific : bool or "auto"
+        Encode numeric columns by mode (CTGAN) rather than standardized
+        only; ``"auto"``: only the columns with well-separated modes.
     rng : numpy RandomState
         Seeds the mixtures and the draw of each value's mode.
     """
@@ -219,8 +245,13 @@ class TabularEncoder:
         scale = numeric.std(axis=0)
         self.scale_ = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(self.mean_)), scale, 1.0)
         standardized = (numeric - self.mean_) / self.scale_
-        self.modes_ = [self._fit_modes(column) for column in standardized.T] \
-            if self.mode_specific else []
+        self.modes_, self.mode_columns_ = [], []
+        if self.mode_specific:
+            for j, column in enumerate(standardized.T):
+                modes = self._fit_modes(column)
+                if self.mode_specific != "auto" or separated(*modes, column):
+                    self.modes_.append(modes)
+                    self.mode_columns_.append(j)
         self.categories_ = []
         for i in self.categorical:
             column = X[:, i]
@@ -273,10 +304,24 @@ class TabularEncoder:
         stds = np.sqrt(np.einsum("nk,nk->k", resp, (column[:, None] - means) ** 2) / mass)
         return means, np.maximum(stds, MIN_MODE_STD), mass / mass.sum()
 
+    @property
+    def _mode_columns(self):
+        """Numeric column index of each entry of ``modes_``."""
+        columns = getattr(self, "mode_columns_", None)  # absent in models saved before "auto"
+        return list(range(len(self.modes_))) if columns is None else columns
+
+    @property
+    def bounded(self):
+        """Per numeric column: is its encoded value a mode offset in [-1, 1]?"""
+        mask = [False] * len(self.numeric)
+        for j in self._mode_columns:
+            mask[j] = True
+        return mask
+
     def _mode_parts(self, standardized):
         """Offsets in [-1, 1] and mode one-hots; each value's mode drawn from its posterior."""
         offsets, onehots = [], []
-        for j, (means, stds, weights) in enumerate(self.modes_):
+        for j, (means, stds, weights) in zip(self._mode_columns, self.modes_):
             x = standardized[:, j:j + 1]
             log_density = -0.5 * ((x - means) / stds) ** 2 - np.log(stds) + np.log(weights)
             post = np.exp(log_density - log_density.max(axis=1, keepdims=True))
@@ -320,11 +365,11 @@ class TabularEncoder:
     def encode(self, X, dtype):
         """Rows -> (n, n_encoded): numeric part, then one-hot blocks."""
         standardized = (self._numeric(X) - self.mean_) / self.scale_
-        if self.mode_specific:
-            offsets, parts = self._mode_parts(standardized)
-            parts = [np.column_stack(offsets) if offsets else standardized] + parts
-        else:
-            parts = [standardized]
+        offsets, parts = self._mode_parts(standardized)
+        numeric = standardized.copy()
+        for j, offset in zip(self._mode_columns, offsets):
+            numeric[:, j] = offset
+        parts = [numeric] + parts
         for i, categories in zip(self.categorical, self.categories_):
             codes = np.searchsorted(categories, X[:, i])
             codes = np.clip(codes, 0, len(categories) - 1)
@@ -345,16 +390,16 @@ class TabularEncoder:
     def numeric_modes(self, Z):
         """Mode index ``(n, n_numeric)`` of each numeric value of encoded rows (0 if no modes)."""
         modes = np.zeros((Z.shape[0], len(self.numeric)), dtype=int)
-        for j, (start, stop) in enumerate(self.blocks[:len(self.modes_)]):
+        for j, (start, stop) in zip(self._mode_columns, self.blocks[:len(self.modes_)]):
             modes[:, j] = np.argmax(Z[:, start:stop], axis=1)
         return modes
 
     def decode_numeric(self, Z):
         """Generator outputs -> the numeric columns ``(n, n_numeric)`` in the original scale."""
         numeric = np.asarray(Z[:, :len(self.numeric)], dtype=np.float64)
-        if self.mode_specific:
+        if self.modes_:
             modes = self.numeric_modes(Z)
-            for j, (means, stds, _) in enumerate(self.modes_):
+            for j, (means, stds, _) in zip(self._mode_columns, self.modes_):
                 numeric[:, j] = numeric[:, j] * 4 * stds[modes[:, j]] + means[modes[:, j]]
         return numeric * self.scale_ + self.mean_
 

@@ -153,30 +153,36 @@ class GANSampler(BaseNeuralEstimator):
 
     marginal_calibration : bool, default=True
         After training, match each column's marginal distribution to the
-        training rows' (per class in a conditional fit): categorical
-        columns by an offset per category added to the generator's logits
-        (fitted by fixed-point iteration on 20,000 generated rows, so that
-        the generated category shares equal the training ones), numeric
-        columns by the monotone map ``F_train^-1(F_generated(x))`` through
-        1,001 quantiles. Both keep the rows' dependence structure: the
-        offsets shift every row's category odds alike, the map keeps the
-        ranks of each column. Numeric values then stay within the training
-        range. The critic of ``rejection_sampling`` trains against the
-        offset generator, and a map is fitted for sampling with and without
-        rejection. Costs about a second of fit. Setting it to False after a
-        fit with True samples without the corrections.
+        training rows' (per class in a conditional fit). Categorical columns,
+        and the mode of each mode-encoded numeric column, get an offset per
+        category added to the generator's logits (fitted by fixed-point
+        iteration on 20,000 generated rows, so that the generated shares
+        equal the training ones); numeric values get the monotone map
+        ``F_train^-1(F_generated(x))`` through 1,001 quantiles, per mode.
+        Both keep the rows' dependence structure: the offsets shift every
+        row's odds alike, the map keeps the ranks within a mode. Numeric
+        values then stay within the training range. The critic of
+        ``rejection_sampling`` trains against the offset generator, and a
+        map is fitted for sampling with and without rejection. Costs about a
+        second of fit. Setting it to False after a fit with True samples
+        without the corrections.
 
     categorical_features : "auto", None, array-like of int, bool or str, default="auto"
         Categorical columns; ``"auto"`` takes a DataFrame's object,
         category, bool and string columns (none for arrays).
 
-    numeric_encoding : {"mode_specific", "standard"}, default="mode_specific"
-        How numeric columns reach the networks. Both standardize first;
+    numeric_encoding : {"auto", "mode_specific", "standard"}, default="auto"
+        How numeric columns reach the networks. All standardize first;
         ``"mode_specific"`` then encodes each value by its mode, found by a
         variational Gaussian mixture per column, and its offset within the
         mode (CTGAN's mode-specific normalization), which lets the generator
         reproduce narrow peaks and multimodal columns exactly.
-        ``"standard"`` feeds the standardized values as they are.
+        ``"standard"`` feeds the standardized values as they are. ``"auto"``
+        encodes by mode only the columns whose modes are well separated (the
+        mixture's density falls below 5% of the lower peak between two
+        peaks: clusters, a few repeated values) and standardizes the rest:
+        on unimodal or skewed columns the mode choices add dependence the
+        data do not have (RESULTS, issue 25).
 
     batch_size : int, default=256
         Rows per mini-batch, at most ``n_samples``, rounded up to a multiple
@@ -312,7 +318,7 @@ class GANSampler(BaseNeuralEstimator):
         "rejection_sampling": ["boolean"],
         "marginal_calibration": ["boolean"],
         "categorical_features": [None, StrOptions({"auto"}), "array-like"],
-        "numeric_encoding": [StrOptions({"mode_specific", "standard"})],
+        "numeric_encoding": [StrOptions({"auto", "mode_specific", "standard"})],
     }
 
     def __init__(self, *, generator_hidden_layer_sizes=(128, 128),
@@ -324,7 +330,7 @@ class GANSampler(BaseNeuralEstimator):
                  learning_rate="linear", learning_rate_init=1e-3,
                  discriminator_learning_rate=None, generator_averaging=0.999,
                  rejection_sampling=True, marginal_calibration=True, categorical_features="auto",
-                 numeric_encoding="mode_specific", batch_size=256,
+                 numeric_encoding="auto", batch_size=256,
                  max_iter="auto", beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
                  verbose=False, warm_start=False, device="cpu", n_threads=None, precision=None,
                  deterministic=False):
@@ -422,7 +428,8 @@ class GANSampler(BaseNeuralEstimator):
         if first_pass:
             self.categorical_features_ = categorical
             self._encoder = TabularEncoder(
-                categorical, self.numeric_encoding == "mode_specific", rng).fit(X, frame)
+                categorical, {"auto": "auto", "mode_specific": True,
+                              "standard": False}[self.numeric_encoding], rng).fit(X, frame)
             # The networks train in float32 whatever X is: the generator's noise
             # swamps float32 rounding, and float64 would double the cost.
             # Sampled rows come back in X's dtype.
@@ -534,7 +541,7 @@ class GANSampler(BaseNeuralEstimator):
                               self._sizes(self.generator_hidden_layer_sizes,
                                           "generator_hidden_layer_sizes"),
                               n_encoded, len(self._encoder.numeric), self._encoder.blocks,
-                              self._encoder.mode_specific, self.generator_activation,
+                              self._encoder.bounded, self.generator_activation,
                               self.generator_normalization)
         self.discriminator_hidden_layer_sizes_ = self._sizes(
             self.discriminator_hidden_layer_sizes, "discriminator_hidden_layer_sizes")
@@ -549,8 +556,8 @@ class GANSampler(BaseNeuralEstimator):
                random_state: RandomState = None, return_y: bool = False) -> Any:
         """Generate new rows.
 
-        Each categorical column, and each numeric column's mode under
-        ``numeric_encoding="mode_specific"``, is drawn from the generator's
+        Each categorical column, and the mode of each mode-encoded numeric
+        column (``numeric_encoding``), is drawn from the generator's
         softmax over its categories (the distribution the discriminator saw
         in training), not taken as the most likely category.
 

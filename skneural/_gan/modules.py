@@ -15,7 +15,7 @@ class Generator(nn.Module):
     """Noise (and a class one-hot) -> one encoded row.
 
     Numeric outputs are linear, or ``tanh`` when they are mode offsets in
-    [-1, 1] (``bounded``); each one-hot block is a Gumbel-softmax
+    [-1, 1] (``bounded``: True, False, or one flag per numeric column); each one-hot block is a Gumbel-softmax
     in training (so the discriminator sees near one-hot vectors with a
     gradient) and an exact one-hot of a draw from the same categorical,
     ``softmax(logits)``, in eval mode (the Gumbel-max trick: the argmax of
@@ -44,7 +44,14 @@ class Generator(nn.Module):
         """
         raw = self.net(z if cond is None else torch.cat([z, cond], dim=1))
         numeric = raw[:, :self.n_numeric]
-        parts = [torch.tanh(numeric) if self.bounded else numeric]
+        bounded = self.bounded
+        if isinstance(bounded, bool):
+            parts = [torch.tanh(numeric) if bounded else numeric]
+        elif all(bounded) or not any(bounded):
+            parts = [torch.tanh(numeric) if any(bounded) else numeric]
+        else:
+            mask = torch.tensor(bounded, device=raw.device)
+            parts = [torch.where(mask, torch.tanh(numeric), numeric)]
         for start, stop in self.blocks:
             logits = raw[:, start:stop]
             if self.training:
