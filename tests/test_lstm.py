@@ -49,6 +49,41 @@ def test_padding_is_invisible(params):
         np.testing.assert_allclose(alone, with_longer, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("params", [
+    {"summary": "last"},
+    {"summary": "mean", "num_layers": 2, "layer_norm": True, "dropout": 0.3},
+    {"summary": "max", "conv_channels": (4,), "conv_kernel_sizes": (3,), "conv_layout": "stacked"},
+    {"summary": "last", "bidirectional": True, "num_layers": 2},
+])
+def test_padded_unidirectional_run_matches_packing(params, monkeypatch):
+    """Unpacked unidirectional layers: packing's outputs and gradients, exactly."""
+    from skneural._lstm.modules import LSTMSequenceNet
+
+    torch.manual_seed(0)
+    kwargs = {k: v for k, v in params.items() if k != "conv_kernel_sizes"}
+    net = LSTMSequenceNet(2, 3, hidden_size=5, conv_kernel_sizes=params.get("conv_kernel_sizes", ()),
+                          **kwargs).double().train()
+    x = torch.randn(6, 9, 2, dtype=torch.float64)
+    lengths = torch.tensor([9, 3, 5, 1, 8, 2])
+    x[torch.arange(9)[None, :] >= lengths[:, None]] = 0.0  # zero padding, as the estimator pads
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+
+    def run(pack):
+        monkeypatch.setattr(LSTMSequenceNet, "PACK_UNIDIRECTIONAL", pack)
+        net.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks on both paths
+        out = net(x, lengths)
+        torch.nn.functional.cross_entropy(out, target).backward()
+        return out.detach(), [p.grad.clone() for p in net.parameters()]
+
+    out, grads = run(False)
+    ref, ref_grads = run(True)
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12)
+    for g, r in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-12)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
 def test_equal_length_layouts_agree():
     rng = np.random.RandomState(1)
     X3 = rng.randn(30, 7, 2)
