@@ -550,7 +550,7 @@ def test_numpy_predict_path_matches_torch(blobs, activation):
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_manual_backprop_with_dropout_matches_autograd(activation):
-    """Dropout masks are drawn exactly as torch's dropout draws them, so the gradients agree."""
+    """Dropout masks are drawn exactly as the network's dropout draws them, so the gradients agree."""
     from skneural._core.networks import MLP, manual_backprop
 
     rng = np.random.RandomState(0)
@@ -568,6 +568,30 @@ def test_manual_backprop_with_dropout_matches_autograd(activation):
     torch.testing.assert_close(got, expected.detach())
     for g_manual, g_auto in zip([p.grad for p in net.parameters()], auto):
         torch.testing.assert_close(g_manual, g_auto)
+
+
+def test_inverted_dropout_is_dropout():
+    """Same distribution as torch's dropout: zeros at rate p, survivors scaled by 1/(1-p)."""
+    from skneural._core.networks import InvertedDropout
+
+    p = 0.3
+    layer = InvertedDropout(p).train()
+    x = torch.randn(400, 500, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(0)
+    out = layer(x)
+    kept = out.detach() != 0
+    np.testing.assert_allclose(out.detach()[kept], x.detach()[kept] / (1 - p), rtol=1e-12)
+    share = kept.double().mean().item()
+    assert abs(share - (1 - p)) < 4 * np.sqrt(p * (1 - p) / kept.numel())  # 4 sd of a binomial
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, kept.double() / (1 - p), rtol=1e-12)
+    # the mean over many masks is the identity: E[mask] = 1, as for torch.nn.Dropout
+    torch.manual_seed(1)
+    ones = torch.ones(2000, 200)
+    mean_ours = layer(ones).mean().item()
+    mean_torch = torch.nn.Dropout(p).train()(ones).mean().item()
+    assert abs(mean_ours - 1) < 0.01 and abs(mean_torch - 1) < 0.01
+    assert torch.equal(layer.eval()(x), x)
 
 
 def test_direct_adam_kernel_matches_torch_optim(blobs, monkeypatch):

@@ -160,6 +160,26 @@ def per_layer(value, n_layers, name):
     return [float(value)] * n_layers
 
 
+def dropout_mask(h, rate):
+    """Inverted-dropout mask shaped like ``h``: 0 with probability ``rate``, else ``1 / (1 - rate)``.
+
+    One ``uniform_`` draw and a comparison, half the time of ``bernoulli_``
+    (0.24 against 0.47 ms forward and backward for a 200 x 256 batch on one
+    CPU thread; RESULTS, issue 20). The training path of :class:`InvertedDropout`
+    and :func:`manual_backprop` both draw their masks here, so they agree.
+    """
+    return torch.empty_like(h).uniform_().ge_(rate).div_(1 - rate)
+
+
+class InvertedDropout(nn.Dropout):
+    """``nn.Dropout`` (same ``p``, same distribution) with masks from :func:`dropout_mask`."""
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return x * dropout_mask(x, self.p)
+
+
 class MLP(nn.Module):
     """Fully connected network: (Linear -> [Norm] -> activation -> [Dropout])* -> Linear.
 
@@ -180,7 +200,7 @@ class MLP(nn.Module):
                 block.append(NORMALIZATIONS[normalization](width))
             block.append(ACTIVATIONS[activation]())
             if rate > 0:
-                block.append(nn.Dropout(rate))
+                block.append(InvertedDropout(rate))
             blocks.append(nn.Sequential(*block))
             n_in = width
         self.hidden = nn.Sequential(*blocks)
@@ -336,8 +356,8 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=
         for layer, rate in zip(layers[:-1], _dropout_rates(mlp)):
             h = forward(torch.addmm(layer.bias, inputs[-1], layer.weight.T))  # (B, width)
             outputs.append(h)
-            # inverted dropout drawn as torch's own dropout draws it (same generator calls)
-            mask = torch.empty_like(h).bernoulli_(1 - rate).div_(1 - rate) if rate > 0 else None
+            # inverted dropout drawn as the network's InvertedDropout draws it
+            mask = dropout_mask(h, rate) if rate > 0 else None
             masks.append(mask)
             inputs.append(h * mask if mask is not None else h)
         raw = torch.addmm(layers[-1].bias, inputs[-1], layers[-1].weight.T)
