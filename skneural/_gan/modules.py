@@ -31,7 +31,11 @@ class Generator(nn.Module):
         self.latent_dim = latent_dim
         self.n_numeric = n_numeric
         self.blocks = list(blocks)
-        self.bounded = bounded
+        flags = [bounded] * n_numeric if isinstance(bounded, bool) else [bool(b) for b in bounded]
+        self.all_bounded, self.any_bounded = all(flags), any(flags)
+        # built once, not per step; not saved (the encoder rebuilds it)
+        self.register_buffer("bounded_mask", torch.tensor(flags, dtype=torch.bool),
+                             persistent=False)
         self.net = MLP(latent_dim + n_classes, hidden, n_out, activation=activation,
                        normalization=normalization)
         init_weights(self.net, "auto", activation)
@@ -44,14 +48,11 @@ class Generator(nn.Module):
         """
         raw = self.net(z if cond is None else torch.cat([z, cond], dim=1))
         numeric = raw[:, :self.n_numeric]
-        bounded = self.bounded
-        if isinstance(bounded, bool):
-            parts = [torch.tanh(numeric) if bounded else numeric]
-        elif all(bounded) or not any(bounded):
-            parts = [torch.tanh(numeric) if any(bounded) else numeric]
-        else:
-            mask = torch.tensor(bounded, device=raw.device)
-            parts = [torch.where(mask, torch.tanh(numeric), numeric)]
+        if self.all_bounded:
+            numeric = torch.tanh(numeric)
+        elif self.any_bounded:
+            numeric = torch.where(self.bounded_mask, torch.tanh(numeric), numeric)
+        parts = [numeric]
         for start, stop in self.blocks:
             logits = raw[:, start:stop]
             if self.training:
