@@ -315,8 +315,9 @@ def test_diverging_fit_restores_finite_weights_and_warns(blobs):
 
 def test_keyboard_interrupt_keeps_a_usable_estimator(blobs, monkeypatch):
     X, y = blobs
-    # batch norm keeps the step on autograd, which calls _data_loss
-    clf = MLPClassifier(hidden_layer_sizes=(16,), batch_norm=True, max_iter=50, random_state=0)
+    # GELU has no hand-written backward: the step stays on autograd, which calls _data_loss
+    clf = MLPClassifier(hidden_layer_sizes=(16,), batch_norm=True, activation="gelu",
+                        max_iter=50, random_state=0)
     calls = {"n": 0}
     original = MLPClassifier._data_loss
 
@@ -506,13 +507,85 @@ def test_manual_backprop_matches_autograd(activation, loss_name, n_out, weighted
         torch.testing.assert_close(g_manual, g_auto)
 
 
-def test_plain_mlp_trains_with_manual_backprop_and_bn_without(blobs):
+def test_manual_backprop_covers_normalized_mlps_but_not_embeddings(blobs):
     X, y = blobs
-    plain = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, **quiet(random_state=0)).fit(X, y)
-    assert plain._manual_step() is not None
-    bn = MLPClassifier(hidden_layer_sizes=(8,), batch_norm=True, max_iter=1,
-                       **quiet(random_state=0)).fit(X, y)
-    assert bn._manual_step() is None
+    for params in ({}, {"batch_norm": True, "dropout": 0.2}, {"normalization": "layer"}):
+        clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, **params,
+                            **quiet(random_state=0)).fit(X, y)
+        assert clf._manual_step() is not None, params
+    tabular = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, categorical_features=[0],
+                            **quiet(random_state=0))
+    Xc = np.column_stack([np.arange(len(X)) % 3, X[:, 1:]])
+    assert tabular.fit(Xc, y)._manual_step() is None
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation,dropout", [("relu", 0.0), ("tanh", 0.3), ("relu", 0.3)])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_manual_backprop_with_normalization_matches_autograd(norm, weighted, activation, dropout,
+                                                             momentum):
+    """Batch norm (train-mode and weighted statistics, running averages) and layer norm by hand:
+    loss, every gradient and the running statistics equal the autograd path's."""
+    from skneural._core.networks import MLP, batch_norm_layers, manual_backprop
+
+    if norm == "layer" and momentum is None:
+        pytest.skip("layer norm has no running statistics")
+    rng = np.random.RandomState(0)
+    x = torch.tensor(rng.normal(size=(17, 5)))
+    target = torch.tensor(rng.randint(0, 3, size=17))
+    weight = torch.tensor(rng.uniform(0, 2, size=17)) if weighted else None
+    torch.manual_seed(0)
+    net = MLP(5, [8, 6], 3, activation=activation, normalization=norm, dropout=dropout)
+    net = net.double().train()
+    for layer in batch_norm_layers(net):
+        layer.momentum = momentum
+        layer.num_batches_tracked += 3  # the cumulative average's count matters
+    with torch.no_grad():  # non-trivial scales and shifts
+        for module in net.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.LayerNorm)):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.5, 0.5)
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+
+    for layer in batch_norm_layers(net):
+        layer.sample_weight = weight
+    torch.manual_seed(1)
+    expected = LOSSES["log_loss"](net(x), target, weight)
+    expected.backward()
+    for layer in batch_norm_layers(net):
+        layer.sample_weight = None
+    auto = [p.grad.clone() for p in net.parameters()]
+    auto_state = {k: v.clone() for k, v in net.state_dict().items()}
+
+    net.load_state_dict(start)
+    net.zero_grad(set_to_none=True)
+    torch.manual_seed(1)
+    got = manual_backprop(net, x, target, weight, "log_loss", activation)
+    torch.testing.assert_close(got, expected.detach())
+    for (name, param), g_auto in zip(net.named_parameters(), auto):
+        torch.testing.assert_close(param.grad, g_auto, msg=name)
+    for name, value in net.state_dict().items():
+        torch.testing.assert_close(value, auto_state[name], msg=name)
+    if norm == "batch":
+        assert not torch.equal(net.state_dict()["hidden.0.1.running_mean"],
+                               start["hidden.0.1.running_mean"])
+
+
+def test_normalized_mlp_fit_is_the_autograd_fit(blobs, monkeypatch):
+    """Whole fits with batch norm + dropout (and class weights) agree with the autograd engine."""
+    from skneural._core import mlp_base
+
+    X, y = blobs
+    params = dict(hidden_layer_sizes=(16, 8), batch_norm=True, dropout=0.2, max_iter=4,
+                  class_weight="balanced", alpha=1e-3)
+    fast = MLPClassifier(**params, **quiet(random_state=0)).fit(X, y)
+    monkeypatch.setattr(mlp_base, "supports_manual_backprop", lambda *args: False)
+    slow = MLPClassifier(**params, **quiet(random_state=0)).fit(X, y)
+    assert slow._manual_step() is None
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-3,
+                               atol=1e-5)
 
 
 def test_sparse_input_is_densified_with_a_warning(blobs):
