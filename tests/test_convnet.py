@@ -423,3 +423,43 @@ def test_defaults_beat_svc_on_new_writers(digits):
     assert clf.batch_size_ == 64 and clf.max_iter_ == clf.n_iter_ == -(-3500 // 7)
     svc = SVC().fit(X[:400], y[:400]).score(X[400:], y[400:])
     assert clf.score(X[400:], y[400:]) > svc + 0.04
+
+
+# ------------------------------------------------------------------ speed paths
+@pytest.mark.parametrize("params", [{}, {"residual": True, "normalization": "group"},
+                                    {"global_pooling": True, "pooling": "avg"}])
+def test_channels_last_network_trains_as_the_contiguous_one(digits, monkeypatch, params):
+    """Image networks are built channels-last (NHWC) for the CPU kernels; the fit is the
+    one a contiguous (NCHW) network makes: same initial weights, same losses, same
+    probabilities up to float32 rounding."""
+    X, y = digits
+    X, y = X[:300], y[:300]
+    base = dict(input_shape=(8, 8), filters=(8, 16), hidden_layer_sizes=(32,), max_iter=3,
+                random_state=0,
+                n_threads=1, **params)
+    fast = ConvNetClassifier(**base).fit(X, y)
+    conv = [m for m in fast.module_.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert conv and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in conv)
+    assert not conv[1].weight.is_contiguous()  # (with one input channel both layouts coincide)
+
+    build = ConvNetClassifier._build_module
+    monkeypatch.setattr(ConvNetClassifier, "_build_module",
+                        lambda self, n: build(self, n).to(memory_format=torch.contiguous_format))
+    slow = ConvNetClassifier(**base).fit(X, y)
+    assert all(m.weight.is_contiguous() for m in slow.module_.modules()
+               if isinstance(m, torch.nn.Conv2d))
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-3,
+                               atol=1e-5)
+    # pickled and restored, the channels-last network predicts the same
+    restored = pickle.loads(pickle.dumps(fast))
+    np.testing.assert_allclose(restored.predict_proba(X), fast.predict_proba(X), rtol=1e-6)
+
+
+def test_signal_networks_stay_contiguous():
+    X = np.random.RandomState(0).normal(size=(40, 16))
+    y = np.arange(40) % 2
+    clf = ConvNetClassifier(filters=(4,), hidden_layer_sizes=(8,), max_iter=1, random_state=0,
+                            n_threads=1).fit(X, y)
+    assert all(m.weight.is_contiguous() for m in clf.module_.modules()
+               if isinstance(m, torch.nn.Conv1d))

@@ -4,6 +4,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import ClassifierMixin
 
 from .._core.base import BaseNeuralEstimator
@@ -420,4 +421,9 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
                          self.pooling, self.spatial_dropout, self.global_pooling,
                          hidden, self.dropout, augment)
         init_weights(module, "he_normal" if self.init == "auto" else self.init, self.activation)
+        if spatial_dims == 2:
+            # NHWC: the CPU's max-pool and batch-norm kernels vectorize over channels
+            # in this layout (max pooling 13x faster forward); the same values,
+            # strides differ. After init, so the initial weights are those of NCHW.
+            module = module.to(memory_format=torch.channels_last)
         return module

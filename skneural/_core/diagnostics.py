@@ -7,6 +7,7 @@ central differences ``(E(w + eps) - E(w - eps)) / (2 eps)``, whose error is
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
@@ -33,15 +34,16 @@ def numerical_gradient(func: Callable[[], torch.Tensor], tensor: torch.Tensor,
     grad = torch.zeros_like(tensor)
     # edit through .data so autograd does not see the perturbation; func may itself
     # need autograd (input-gradient penalties), so it runs with gradients enabled
-    flat, flat_grad = tensor.data.view(-1), grad.view(-1)
-    for i in range(flat.numel()):
-        original = flat[i].item()
-        flat[i] = original + eps
+    # by index, not through a flat view: parameters may be strided (channels-last kernels)
+    data = tensor.data
+    for i in np.ndindex(*tensor.shape):
+        original = data[i].item()
+        data[i] = original + eps
         plus = float(func().detach())
-        flat[i] = original - eps
+        data[i] = original - eps
         minus = float(func().detach())
-        flat[i] = original
-        flat_grad[i] = (plus - minus) / (2 * eps)
+        data[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
     return grad
 
 
