@@ -363,6 +363,25 @@ def test_generator_average_keeps_no_share_of_the_initial_weights(monkeypatch):
     assert np.prod([averaging_decay(0.999, t) for t in range(300)]) < 1e-12
 
 
+def test_fused_adam_trains_as_torch_optim_adam(monkeypatch):
+    """The GAN's two optimizers are fused Adam: the same weights as torch.optim's default
+    Adam after a few steps, up to float32 rounding."""
+    import skneural._gan.training as training
+
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    params = dict(SMALL, random_state=0, rejection_sampling=False, marginal_calibration=False)
+    fused = gan(**params).fit(X)
+    assert all(group.get("fused") for group in
+               training.prefer_fused(torch.optim.Adam, [torch.zeros(1)]).param_groups)
+    monkeypatch.setattr(training, "prefer_fused", lambda cls, params, **kw: cls(params, **kw))
+    plain = gan(**params).fit(X)
+    for name, value in fused.module_.state_dict().items():
+        torch.testing.assert_close(value, plain.module_.state_dict()[name], rtol=1e-4,
+                                   atol=1e-5, msg=name)
+    assert not torch.equal(fused.module_.generator.net.out.weight,
+                           gan(**{**params, "max_iter": 1}).fit(X).module_.generator.net.out.weight)
+
+
 def test_batch_norm_generator_trains_on_one_row_batches():
     X = np.random.RandomState(0).normal(size=(5, 2))
     for rows, batch_size in ((X, 1), (X[:1], 256)):  # batch_size 1, or a 1-row table

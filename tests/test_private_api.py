@@ -174,7 +174,7 @@ def _raise_type_error(*args, **kwargs):
 @pytest.fixture(params=["present", "missing", "raises"])
 def private(request, monkeypatch):
     """Run a test with torch's private foreach functions as they are, deleted, or broken."""
-    names = ["_foreach_norm", "_foreach_add_", "_foreach_sub_"]
+    names = ["_foreach_norm", "_foreach_add_", "_foreach_sub_", "_foreach_lerp_"]
     for name in names:
         if request.param == "missing":
             monkeypatch.delattr(torch, name)
@@ -206,6 +206,17 @@ def test_foreach_norm_matches_private_function(monkeypatch):
             got = compat.foreach_norm(tensors)
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e)
+
+
+def test_foreach_lerp(private):
+    """The generator average's update: each tensor moved towards its end by ``weight``."""
+    tensors = _tensors()
+    ends = [torch.randn_like(t) for t in tensors]
+    expected = [t.clone().lerp_(e, 0.25) for t, e in zip(tensors, ends)]
+    assert compat.foreach_lerp_(tensors, ends, 0.25) is None
+    for t, e in zip(tensors, expected):
+        torch.testing.assert_close(t, e, rtol=0, atol=0)
+    compat.foreach_lerp_([], [], 0.5)
 
 
 def test_foreach_add_and_sub(private):

@@ -16,7 +16,7 @@ import numbers
 
 import torch
 
-__all__ = ["foreach_add_", "foreach_norm", "foreach_sub_", "fused_adam_kernel"]
+__all__ = ["foreach_add_", "foreach_lerp_", "foreach_norm", "foreach_sub_", "fused_adam_kernel"]
 
 _FAILURES = (TypeError, RuntimeError, AttributeError)
 
@@ -85,6 +85,22 @@ def foreach_sub_(tensors, other, alpha=1):
     ``other`` is as for :func:`foreach_add_`.
     """
     _foreach_update_("_foreach_sub_", -1, tensors, other, alpha)
+
+
+def foreach_lerp_(tensors, ends, weight):
+    """``t.lerp_(end, weight)`` for each pair, in one kernel where ``_foreach_lerp_`` serves."""
+    tensors, ends = list(tensors), list(ends)
+    if not tensors:
+        return
+    fn = _private("_foreach_lerp_")
+    if fn is not None:
+        try:
+            fn(tensors, ends, weight)
+            return
+        except _FAILURES:
+            pass
+    for t, end in zip(tensors, ends):
+        t.lerp_(end, weight)
 
 
 def fused_adam_kernel():

@@ -15,7 +15,7 @@ STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "adadelta")
 ADADELTA_LR_SCALE = 1000.0
 
 
-def _fused(optimizer_cls, params, **kwargs):
+def prefer_fused(optimizer_cls, params, **kwargs):
     """Prefer torch's fused (single-kernel) update where this torch build has one."""
     try:
         return optimizer_cls(params, fused=True, **kwargs)
@@ -44,14 +44,14 @@ def make_optimizer(est, module):
     lr, eps = est.learning_rate_init, est.epsilon
     if est.solver_ == "sgd":
         momentum = est.momentum
-        return _fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
+        return prefer_fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
                       nesterov=bool(est.nesterovs_momentum and momentum > 0))
     if est.solver_ == "adam":
-        return _fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+        return prefer_fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
     if est.solver_ == "adamw":
-        return _fused(torch.optim.AdamW, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
+        return prefer_fused(torch.optim.AdamW, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
     if est.solver_ == "adagrad":
-        return _fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
+        return prefer_fused(torch.optim.Adagrad, groups, lr=lr, eps=eps)
     if est.solver_ == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, alpha=est.beta_2, eps=eps,
                                    momentum=est.momentum)

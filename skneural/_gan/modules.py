@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._core.compat import foreach_lerp_
 from .._core.networks import MLP, init_weights
 
 GUMBEL_TAU = 0.2  # CTGAN's temperature: near one-hot yet differentiable
@@ -117,7 +118,7 @@ class GANModule(nn.Module):
 
     @torch.no_grad()
     def update_average(self, decay):
-        for avg, p in zip(self.generator_average.parameters(), self.generator.parameters()):
-            avg.lerp_(p, 1.0 - decay)
+        foreach_lerp_(self.generator_average.parameters(), self.generator.parameters(),
+                      1.0 - decay)
         for avg, b in zip(self.generator_average.buffers(), self.generator.buffers()):
             avg.copy_(b)

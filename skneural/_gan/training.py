@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.device import MixedPrecision
 from .._core.engine import _all_finite, _snapshot
+from .._core.optimizers import prefer_fused
 from .._core.progress import Progress
 from .modules import Discriminator
 
@@ -77,7 +78,9 @@ def averaging_decay(decay, n_updates):
 
 
 def _adam(params, lr, est):
-    return torch.optim.Adam(params, lr=lr, betas=(est.beta_1, est.beta_2), eps=est.epsilon)
+    """Adam with the sampler's betas and epsilon, fused into one kernel where torch has one."""
+    return prefer_fused(torch.optim.Adam, params, lr=lr, betas=(est.beta_1, est.beta_2),
+                  eps=est.epsilon)
 
 
 def batch_rows(batch_size, n, pac, batch_norm):
