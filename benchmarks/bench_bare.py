@@ -201,6 +201,120 @@ def ours_mdn(X, y, hidden, epochs, batch, threads):
                                    n_threads=threads).fit(X, y)
 
 
+# ---------------------------------------------------------------- ConvNet
+def convnet_data():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = (digits.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
+    return X, digits.target
+
+
+def bare_augment(x, shift=1, rotation=10.0, scale=0.1):
+    """The defaults' augmentation written plainly: a random affine map per image."""
+    n, size = x.shape[0], x.shape[-1]
+    angle = (torch.rand(n) * 2 - 1) * np.radians(rotation)
+    zoom = 1 + (torch.rand(n) * 2 - 1) * scale
+    offset = torch.randint(-shift, shift + 1, (2, n)).float() * 2 / size
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, offset[0]], 1),
+                         torch.stack([sin, cos, offset[1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class BareConvNet(nn.Module):
+    """ConvNetClassifier's default network: 2 x (conv 3x3 -> BN -> ReLU -> max pool 2),
+    flatten, 128 ReLU units with dropout 0.3, 10 logits."""
+
+    def __init__(self, augment=True):
+        super().__init__()
+        self.augment = augment
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding="same", bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding="same", bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 2 * 2, 128), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.net(bare_augment(x) if self.augment and self.training else x)
+
+
+def bare_convnet(X, y, epochs, batch, augment=True):
+    torch.manual_seed(0)
+    return bare_loop(BareConvNet(augment), F.cross_entropy, torch.from_numpy(X),
+                     torch.from_numpy(y).long(), epochs, batch)
+
+
+def ours_convnet(X, y, epochs, batch, threads, augment=True):
+    from skneural import ConvNetClassifier
+
+    off = {} if augment else {"shift": 0, "rotation": 0.0, "scale": 0.0}
+    return ConvNetClassifier(learning_rate="constant", learning_rate_init=LR, alpha=0.0,
+                             batch_size=batch, max_iter=epochs, tol=0, n_iter_no_change=10**9,
+                             random_state=0, n_threads=threads, **off).fit(X, y)
+
+
+# ---------------------------------------------------------------- GAN
+#: GANSampler's defaults with the work a bare loop does not do switched off: the
+#: generator average, the linear step-size decay, the marginal calibration and
+#: the rejection critic (the "defaults" row keeps them, against the same bare loop)
+GAN_SAME_WORK = {"generator_averaging": None, "learning_rate": "constant",
+                 "marginal_calibration": False, "rejection_sampling": False}
+
+
+def gan_data(n=2000, seed=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=5, random_state=seed)
+    X[:, 6] = np.digitize(X[:, 6], [-1, 0, 1])  # two categorical columns
+    X[:, 7] = np.digitize(X[:, 7], [0])
+    return X, y
+
+
+def ours_gan(X, epochs, threads, same_work=True):
+    from skneural import GANSampler
+
+    return GANSampler(categorical_features=[6, 7], max_iter=epochs, random_state=0,
+                      n_threads=threads, **(GAN_SAME_WORK if same_work else {})).fit(X)
+
+
+def bare_gan(X, epochs, threads, template):
+    """Fresh copies of GANSampler's generator and discriminator (``template``, a fitted
+    sampler, gives their sizes), trained by a plain loop on the rows encoded by
+    GANSampler's encoder (fitted here too: the same mixture fits as ctgan's):
+    one discriminator step and one generator step per batch, non-saturating loss."""
+    from skneural._gan.encoder import TabularEncoder
+
+    torch.manual_seed(0)
+    encoder = TabularEncoder(template.categorical_features_, "auto",
+                             np.random.RandomState(0)).fit(X, None)
+    data = torch.as_tensor(encoder.encode(X, np.float64), dtype=torch.float32)
+    module = template._build_module(*template._module_args)
+    G, D = module.generator, module.discriminator
+    betas = (template.beta_1, template.beta_2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=betas, fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=betas, fused=True)
+    batch = template.batch_size_
+    n_steps = epochs * -(-len(X) // batch)
+    G.train(), D.train()
+    for _ in range(n_steps):
+        real = data[torch.randint(len(data), (batch,))]
+        with torch.no_grad():
+            fake = G(torch.randn(batch, G.latent_dim))
+        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = F.softplus(-D(G(torch.randn(batch, G.latent_dim)))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    return module
+
+
 # ---------------------------------------------------------------- runs
 def median_times(contenders, repeats):
     """{name: median seconds}; the order alternates between repeats."""
@@ -238,6 +352,25 @@ def configurations(args):
                      f"{len(yd)} rows, batch 200, {args.epochs} epochs",
                      lambda: bare_mdn(Xd, yd, (32, 32), args.epochs, 200),
                      lambda: ours_mdn(Xd, yd, (32, 32), args.epochs, 200, args.threads)))
+    if "convnet" in args.only:
+        Xc, yc = convnet_data()
+        for augment in (True, False):
+            label = "ConvNet defaults' network" + (", with its augmentation" if augment
+                                                   else ", no augmentation")
+            rows.append((label, f"digits {len(yc)} x 8x8, batch 64, {args.conv_epochs} epochs",
+                         lambda a=augment: bare_convnet(Xc, yc, args.conv_epochs, 64, a),
+                         lambda a=augment: ours_convnet(Xc, yc, args.conv_epochs, 64,
+                                                        args.threads, a)))
+    if "gan" in args.only:
+        Xg, _ = gan_data()
+        template = ours_gan(Xg, 1, args.threads)
+        budget = f"{len(Xg)} rows x 8 (2 categorical), batch 256, {args.gan_epochs} epochs"
+        for same_work in (True, False):
+            label = ("GANSampler, same work (no averaging, calibration, critic)" if same_work
+                     else "GANSampler defaults (averaging, calibration, critic)")
+            rows.append((label, budget,
+                         lambda: bare_gan(Xg, args.gan_epochs, args.threads, template),
+                         lambda w=same_work: ours_gan(Xg, args.gan_epochs, args.threads, w)))
     return rows
 
 
@@ -265,11 +398,13 @@ def cold_start(repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", default=["mlp", "lstm", "mdn"],
-                        choices=["mlp", "lstm", "mdn"])
+    parser.add_argument("--only", nargs="+", default=["mlp", "lstm", "mdn", "convnet", "gan"],
+                        choices=["mlp", "lstm", "mdn", "convnet", "gan"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5, help="MLP and MDN epochs")
     parser.add_argument("--lstm-epochs", type=int, default=3)
+    parser.add_argument("--conv-epochs", type=int, default=5)
+    parser.add_argument("--gan-epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
     parser.add_argument("--cold", action="store_true",
                         help="also time the first fit in fresh processes")
