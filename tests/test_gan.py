@@ -363,6 +363,38 @@ def test_generator_average_keeps_no_share_of_the_initial_weights(monkeypatch):
     assert np.prod([averaging_decay(0.999, t) for t in range(300)]) < 1e-12
 
 
+@pytest.mark.parametrize("normalization", [None, "layer", "batch"])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_one_discriminator_call_gives_both_batches_logits_and_gradients(normalization,
+                                                                         conditional):
+    """discriminate() runs real and generated packs through one call: the logits and the
+    loss's gradients are those of two separate calls (batch norm keeps two calls)."""
+    from skneural._gan.training import discriminate
+
+    torch.manual_seed(0)
+    D = Discriminator(5, 3 if conditional else 0, [16, 8], 4, "leaky_relu", normalization,
+                      False).double().train()
+    real, fake = torch.randn(12, 5, dtype=torch.float64), torch.randn(12, 5, dtype=torch.float64)
+    cond = torch.eye(3, dtype=torch.float64)[torch.arange(12) % 3] if conditional else None
+
+    def loss_and_grads(pair):
+        D.zero_grad()
+        loss = discriminator_loss(*pair, label_smoothing=0.1)
+        loss.backward()
+        return pair, loss, [p.grad.clone() for p in D.parameters()]
+
+    state = copy.deepcopy(D.state_dict())
+    (r1, f1), loss1, grads1 = loss_and_grads(discriminate(D, real, fake, cond))
+    D.load_state_dict(state)
+    (r2, f2), loss2, grads2 = loss_and_grads((D(real, cond), D(fake, cond)))
+    assert r1.shape == f1.shape == (3,)
+    torch.testing.assert_close(r1, r2)
+    torch.testing.assert_close(f1, f2)
+    torch.testing.assert_close(loss1, loss2)
+    for g1, g2 in zip(grads1, grads2):
+        torch.testing.assert_close(g1, g2)
+
+
 def test_fused_adam_trains_as_torch_optim_adam(monkeypatch):
     """The GAN's two optimizers are fused Adam: the same weights as torch.optim's default
     Adam after a few steps, up to float32 rounding."""

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.device import MixedPrecision
 from .._core.engine import _all_finite, _snapshot
+from .._core.networks import has_batch_norm
 from .._core.optimizers import prefer_fused
 from .._core.progress import Progress
 from .modules import Discriminator
@@ -98,6 +99,22 @@ def steps_per_epoch(n, batch):
     return max(1, math.ceil(n / batch))
 
 
+def discriminate(D, real, fake, cond=None):
+    """``(D(real, cond), D(fake, cond))``, from one call of ``D`` on both batches.
+
+    One call halves the per-call work of the discriminator's small layers and
+    spectral norms (one power iteration per call, as for any forward pass);
+    with batch norm in ``D`` the batches go separately, so that their
+    statistics do not mix. Packs never straddle the two halves: both batches
+    hold a multiple of ``pac`` rows.
+    """
+    if has_batch_norm(D):
+        return D(real, cond), D(fake, cond)
+    logits = D(torch.cat([real, fake]), None if cond is None else torch.cat([cond, cond]))
+    n_real = real.shape[0] // D.pac
+    return logits[:n_real], logits[n_real:]
+
+
 def _float(logit):
     """A discriminator's logits in float32 for the loss, whatever autocast computed them in."""
     return logit.float()
@@ -165,9 +182,10 @@ def train_adversarial(est, module, data, cond):
                     with amp_d.autocast():
                         with torch.no_grad():
                             fake = fake_batch(c)
-                        loss_d = discriminator_loss(
-                            _float(D(noisy(real, noise), c)), _float(D(noisy(fake, noise), c)),
-                            est.label_smoothing)
+                        real_logit, fake_logit = discriminate(D, noisy(real, noise),
+                                                              noisy(fake, noise), c)
+                        loss_d = discriminator_loss(_float(real_logit), _float(fake_logit),
+                                                    est.label_smoothing)
                     if est.gradient_penalty > 0:  # outside autocast: a gradient of a gradient
                         loss_d = loss_d + 0.5 * est.gradient_penalty * r1_penalty(D, real, c)
                     opt_d.zero_grad(set_to_none=True)
@@ -242,7 +260,7 @@ def train_critic(est, module, data, cond, n_steps, bias=None):
             z = torch.randn(batch, G.latent_dim, device=data.device, dtype=data.dtype)
             b = bias if bias is None or c is None else c @ bias
             fake = G(z, c, bias=b)
-        loss = discriminator_loss(critic(data[idx], c), critic(fake, c))
+        loss = discriminator_loss(*discriminate(critic, data[idx], fake, c))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
