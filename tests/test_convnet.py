@@ -463,3 +463,25 @@ def test_signal_networks_stay_contiguous():
                             n_threads=1).fit(X, y)
     assert all(m.weight.is_contiguous() for m in clf.module_.modules()
                if isinstance(m, torch.nn.Conv1d))
+
+
+def test_lbfgs_writes_into_channels_last_weights(digits):
+    """L-BFGS's flat parameter vector is copied into the strided weights in place."""
+    from skneural._core.engine import parameters_to_vector, vector_to_parameters
+
+    X, y = digits
+    clf = ConvNetClassifier(input_shape=(8, 8), filters=(4, 8), hidden_layer_sizes=(16,),
+                            solver="lbfgs", dropout=0.0, shift=0, rotation=0.0, scale=0.0,
+                            max_iter=5, random_state=0, n_threads=1)
+    clf.fit(X[:200], y[:200])
+    params = list(clf.module_.parameters())
+    conv = clf.module_.blocks[1].conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    vector = parameters_to_vector(params)
+    np.testing.assert_array_equal(vector.detach().numpy(),
+                                  np.concatenate([p.detach().numpy().ravel() for p in params]))
+    ids = [id(p) for p in params]
+    vector_to_parameters(vector * 2, params)
+    assert [id(p) for p in clf.module_.parameters()] == ids
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(parameters_to_vector(params), vector * 2)

@@ -726,3 +726,32 @@ def test_calibration_needs_a_calibrated_fit_and_old_files_sample_uncalibrated():
     again = pickle.loads(pickle.dumps(fitted.set_params(marginal_calibration=True)))
     pd.testing.assert_frame_equal(again.sample(50, random_state=0),
                                   fitted.sample(50, random_state=0))
+
+
+def test_auto_threads_train_a_small_gan_on_one_thread(monkeypatch, two_threads):
+    """GANSampler's default n_threads="auto": the step of SMALL networks is far under the
+    threshold, so training runs on one thread; the wide default networks on a wide
+    table are over it and keep torch's default."""
+    import skneural._gan.training as training
+    from skneural._core.device import AUTO_THREADS_MIN_FLOPS
+
+    seen = []
+    original = training.discriminator_loss
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "discriminator_loss", spy)
+    before = torch.get_num_threads()
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    small = {k: v for k, v in SMALL.items() if k != "n_threads"}
+    model = GANSampler(random_state=0, rejection_sampling=False, **small).fit(X)
+    assert model.n_threads == "auto"
+    assert training.step_flops(model.module_, model.batch_size_) < AUTO_THREADS_MIN_FLOPS
+    assert set(seen) == {1} and torch.get_num_threads() == before
+    seen.clear()
+    wide = GANSampler(random_state=0, rejection_sampling=False, marginal_calibration=False,
+                      max_iter=1).fit(np.random.RandomState(0).normal(size=(512, 40)))
+    assert training.step_flops(wide.module_, wide.batch_size_) > AUTO_THREADS_MIN_FLOPS
+    assert set(seen) == {before}

@@ -465,6 +465,48 @@ def test_worker_threads_use_one_torch_thread():
     assert torch.get_num_threads() == before
 
 
+def test_forward_flops_counts_the_matrix_products():
+    from skneural._core.device import forward_flops
+    from skneural._core.networks import MLP
+
+    net = MLP(5, [8], 3, dropout=0.5).train()
+    assert forward_flops(net, torch.zeros(1, 5)) == 2 * (5 * 8 + 8 * 3)
+    assert forward_flops(net, torch.zeros(4, 5)) == 4 * 2 * (5 * 8 + 8 * 3)
+    assert net.training  # back in the mode it was in
+
+
+@pytest.mark.parametrize("width,solver", [(16, "adam"), (16, "lbfgs"), (1024, "adam")])
+def test_auto_threads_use_one_thread_for_small_steps(blobs, monkeypatch, width, solver,
+                                                     two_threads):
+    """n_threads="auto": one thread while training when a step is under 2e7 FLOPs, torch's
+    default otherwise; the caller's count is back after the fit."""
+    from skneural._core import device
+
+    X, y = blobs
+    seen = []
+    original = MLPClassifier._data_loss
+
+    def spy(self, raw, target, weight):
+        seen.append(torch.get_num_threads())
+        return original(self, raw, target, weight)
+
+    monkeypatch.setattr(MLPClassifier, "_data_loss", spy)
+    before = torch.get_num_threads()
+    clf = MLPClassifier((width, width), solver=solver, batch_size=200, max_iter=2,
+                        activation="gelu", **quiet(random_state=0))  # gelu: autograd step
+    assert clf.n_threads == "auto"
+    clf.fit(np.repeat(X, 4, axis=0), np.repeat(y, 4))
+    flops = 3 * 200 * 2 * (X.shape[1] * width + width * width + width * 3)
+    expected = 1 if flops < device.AUTO_THREADS_MIN_FLOPS else before
+    assert seen and set(seen) == {expected}, (flops, set(seen))
+    assert torch.get_num_threads() == before
+    # an explicit count is kept whatever the step
+    seen.clear()
+    MLPClassifier((width, width), n_threads=2, max_iter=1, activation="gelu",
+                  **quiet(random_state=0)).fit(X, y)
+    assert set(seen) == {2}
+
+
 def test_verbose_shows_progress_and_quiet_by_default(blobs, capsys):
     X, y = blobs
     MLPClassifier(max_iter=3, **quiet(random_state=0)).fit(X, y)

@@ -240,7 +240,7 @@ class ConvNetClassifier(NeuralClassifierMixin, ClassifierMixin, BaseNeuralEstima
                  validation_fraction=0.1, scoring=None, weight_averaging=None,
                  averaging_start=0.75, averaging_decay=0.999, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change="auto", max_fun=15000, clip_grad_norm=None, device="cpu",
-                 n_threads=None, precision=None, deterministic=False,
+                 n_threads="auto", precision=None, deterministic=False,
                  mc_dropout=0, alpha_l1=0.0, alpha_lp=0.0, lp_exponent=0.5,
                  layer_alphas=None, soft_sharing=0.0, soft_sharing_components=3,
                  jacobian_penalty=0.0, input_noise=0.0, weight_noise=0.0, dropconnect=0.0,

@@ -149,7 +149,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
-        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "n_threads": [None, StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "precision": [None, StrOptions({"bf16", "fp16"})],
         "deterministic": ["boolean"],
         "scoring": [None, str, callable],

@@ -113,6 +113,14 @@ def available_device(device):
     return device
 
 
+#: Below this many floating-point operations per training step (forward and
+#: backward), one torch thread trains faster than several; ``n_threads="auto"``
+#: then uses one (benchmarks/bench_threads.py, RESULTS: on 2 idle cores two
+#: threads cost 1.07x one at 10 MFLOP per step and 0.88x at 30 MFLOP; with a
+#: core taken by another process, 1.6x to 5.5x at every size measured).
+AUTO_THREADS_MIN_FLOPS = 2e7
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
     """Set torch's intra-op thread count for the duration of a fit or predict.
@@ -120,11 +128,18 @@ def torch_threads(n_threads):
     ``None`` keeps torch's default in the main thread and uses one thread in
     any other thread: joblib's threading backend and Dask workers run fits in
     threads, and several torch loops each using every core run many times
-    slower than the same loops on one core each.
+    slower than the same loops on one core each. ``"auto"`` starts as
+    ``None`` does; :func:`auto_threads` may lower the count to one once the
+    size of a training step is known. The count in force before is restored.
     """
-    if n_threads is None:
+    if n_threads is None or n_threads == "auto":
         if threading.current_thread() is threading.main_thread():
-            yield
+            previous = torch.get_num_threads()
+            try:
+                yield
+            finally:
+                if torch.get_num_threads() != previous:
+                    torch.set_num_threads(previous)
             return
         n_threads = 1
     previous = torch.get_num_threads()
@@ -133,6 +148,40 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def forward_flops(module, *inputs):
+    """Floating-point operations of one eval-mode forward pass of ``module`` on ``inputs``.
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode`` (matrix products
+    and convolutions); eval mode and ``no_grad``, so no random number is
+    drawn and no running statistic moves.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(*inputs)
+    finally:
+        module.train(was_training)
+    return counter.get_total_flops()
+
+
+def auto_threads(n_threads, step_flops, device):
+    """Under ``n_threads="auto"``, one torch thread for a fit whose steps are small.
+
+    ``step_flops`` (a callable, only called under ``"auto"``) gives the
+    floating-point operations of one training step. Inside a
+    :func:`torch_threads` block; elsewhere than the main thread the count
+    already is one, and a GPU's steps do not run on these threads.
+    """
+    if (n_threads != "auto" or device.type != "cpu"
+            or threading.current_thread() is not threading.main_thread()):
+        return
+    if step_flops() < AUTO_THREADS_MIN_FLOPS:
+        torch.set_num_threads(1)
 
 
 @contextlib.contextmanager

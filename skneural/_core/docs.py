@@ -171,13 +171,18 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
         visible GPUs by worker. ``"cuda:N"`` pins every fit to GPU N, and
         ``CUDA_VISIBLE_DEVICES`` chooses which GPUs a process sees.
 
-    n_threads : int or None, default=None
-        Torch threads used by ``fit`` and ``predict``. ``None`` keeps torch's
-        default in the main thread and uses one thread inside worker threads
-        (joblib's threading backend, Dask), where more would oversubscribe
-        the cores. On a machine other programs keep busy, ``n_threads=1`` is
-        often much faster for small networks: torch's threads wait on each
-        other when the cores are taken.
+    n_threads : int, "auto" or None, default="auto"
+        Torch threads used by ``fit`` and ``predict``. ``"auto"`` trains on
+        one thread when a training step is smaller than 20 million
+        floating-point operations (counted once per fit from one row's
+        forward pass; a 64-100-10 MLP in batches of 200 is 8 million), where
+        threads cost more to synchronize than they save, and keeps torch's
+        default (one per core) otherwise; it uses one thread inside worker
+        threads (joblib's threading backend, Dask), where more would
+        oversubscribe the cores. ``None`` is the same without the step-size
+        rule. On a machine other programs keep busy, ``n_threads=1`` is
+        often much faster at every size: torch's threads wait on each other
+        when the cores are taken (``benchmarks/bench_threads.py``).
 
     precision : {None, "bf16", "fp16"}, default=None
         Mixed-precision training (``torch.autocast``): the network's forward

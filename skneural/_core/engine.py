@@ -19,11 +19,10 @@ import numpy as np
 import scipy.optimize
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .averaging import WeightAverage
 from .compat import foreach_add_, foreach_norm
-from .device import MixedPrecision
+from .device import MixedPrecision, auto_threads, forward_flops
 from .networks import has_batch_norm
 from .optimizers import _FastAdam, make_optimizer, set_decoupled_decay
 from .progress import Progress
@@ -138,6 +137,27 @@ def _gradient_norms(module):
     return torch.stack(foreach_norm(grads)).tolist()
 
 
+def parameters_to_vector(tensors):
+    """The tensors flattened into one vector, whatever their strides (channels-last kernels)."""
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def vector_to_parameters(vector, params):
+    """Copy consecutive slices of ``vector`` into ``params`` (any strides), in place."""
+    start = 0
+    with torch.no_grad():
+        for p in params:
+            p.copy_(vector[start:start + p.numel()].view(p.shape))
+            start += p.numel()
+
+
+def _step_flops(module, inputs, rows, batch_size):
+    """Floating-point operations of one training step: forward and backward (about
+    three forward passes) of ``batch_size`` rows, from one row's forward pass."""
+    first = slice(0, 1) if rows is None else rows[:1]
+    return 3 * batch_size * forward_flops(module, *_take(inputs, first))
+
+
 def _take(tensors, idx):
     return tuple(t[idx] for t in tensors)
 
@@ -228,6 +248,8 @@ def train_stochastic(est, train, val=None, incremental=False, rows=None):
     early_stopping = val is not None
     n_samples = target.shape[0] if rows is None else rows.shape[0]
     batch_size = est.batch_size_ = resolve_batch_size(est, n_samples)
+    auto_threads(getattr(est, "n_threads", None),
+                 lambda: _step_flops(module, inputs, rows, batch_size), device)
     batch_norm = has_batch_norm(module)
     if batch_norm:
         check_batch_norm_batches(est, n_samples, batch_size)
@@ -393,6 +415,8 @@ def train_lbfgs(est, train):
     module = est.module_
     inputs, target, weight = train
     params = [p for p in module.parameters() if p.requires_grad]
+    auto_threads(getattr(est, "n_threads", None),
+                 lambda: _step_flops(module, inputs, None, target.shape[0]), target.device)
     module.train()
     est.max_iter_ = est._AUTO_LBFGS_ITER if est.max_iter == "auto" else est.max_iter
 

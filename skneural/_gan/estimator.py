@@ -225,8 +225,10 @@ class GANSampler(BaseNeuralEstimator):
     device : {"cpu", "auto", "cuda", "cuda:N", "mps"}, default="cpu"
         Where to train and sample.
 
-    n_threads : int or None, default=None
-        Torch threads used by ``fit`` and ``sample``.
+    n_threads : int, "auto" or None, default="auto"
+        Torch threads used by ``fit`` and ``sample``; ``"auto"`` trains on one
+        thread when a training step (both networks) is smaller than 20
+        million floating-point operations, as the other estimators do.
 
     precision : {None, "bf16", "fp16"}, default=None
         Mixed-precision training of the generator and discriminator
@@ -332,7 +334,7 @@ class GANSampler(BaseNeuralEstimator):
                  rejection_sampling=True, marginal_calibration=True, categorical_features="auto",
                  numeric_encoding="auto", batch_size=256,
                  max_iter="auto", beta_1=0.5, beta_2=0.999, epsilon=1e-8, random_state=None,
-                 verbose=False, warm_start=False, device="cpu", n_threads=None, precision=None,
+                 verbose=False, warm_start=False, device="cpu", n_threads="auto", precision=None,
                  deterministic=False):
         self.generator_hidden_layer_sizes = generator_hidden_layer_sizes
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes

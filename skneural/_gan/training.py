@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.exceptions import ConvergenceWarning
 
-from .._core.device import MixedPrecision
+from .._core.device import MixedPrecision, auto_threads, forward_flops
 from .._core.engine import _all_finite, _snapshot
 from .._core.networks import has_batch_norm
 from .._core.optimizers import prefer_fused
@@ -115,6 +115,19 @@ def discriminate(D, real, fake, cond=None):
     return logits[:n_real], logits[n_real:]
 
 
+def step_flops(module, batch):
+    """Floating-point operations of one training step: the generator's forward and backward
+    pass on ``batch`` rows, the discriminator's on three batches of packs (real,
+    generated, and the generator step's), each about three forward passes."""
+    def one_row(mlp):
+        return forward_flops(mlp, torch.zeros(1, mlp.linear_layers()[0].in_features,
+                                              dtype=mlp.out.weight.dtype,
+                                              device=mlp.out.weight.device))
+
+    G, D = module.generator, module.discriminator
+    return 3 * (batch * one_row(G.net) + 3 * (batch // D.pac) * one_row(D.net))
+
+
 def _float(logit):
     """A discriminator's logits in float32 for the loss, whatever autocast computed them in."""
     return logit.float()
@@ -145,6 +158,7 @@ def train_adversarial(est, module, data, cond):
     amp_g, amp_d = (MixedPrecision(est.precision, device) for _ in range(2))
     batch, epochs = est.batch_size_, est.max_iter_
     n_steps = steps_per_epoch(n, batch)
+    auto_threads(est.n_threads, lambda: step_flops(module, batch), device)
     total_steps = epochs * n_steps  # the step-size schedule and the noise run over these
     decay = est.generator_averaging
     n_averaged = 0  # updates of the generator average in this fit (its warm-up restarts)
