@@ -22,7 +22,7 @@ import torch
 
 warnings.filterwarnings("ignore")
 
-WIDTHS = (32, 64, 128, 256, 512, 1024, 2048)
+WIDTHS = (16, 32, 64, 100, 128, 256, 512, 1024, 2048)
 
 
 def busy(stop):

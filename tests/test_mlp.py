@@ -478,7 +478,7 @@ def test_forward_flops_counts_the_matrix_products():
 @pytest.mark.parametrize("width,solver", [(16, "adam"), (16, "lbfgs"), (1024, "adam")])
 def test_auto_threads_use_one_thread_for_small_steps(blobs, monkeypatch, width, solver,
                                                      two_threads):
-    """n_threads="auto": one thread while training when a step is under 2e7 FLOPs, torch's
+    """n_threads="auto": one thread while training when a step is under 5e6 FLOPs, torch's
     default otherwise; the caller's count is back after the fit."""
     from skneural._core import device
 

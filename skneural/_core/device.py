@@ -116,9 +116,10 @@ def available_device(device):
 #: Below this many floating-point operations per training step (forward and
 #: backward), one torch thread trains faster than several; ``n_threads="auto"``
 #: then uses one (benchmarks/bench_threads.py, RESULTS: on 2 idle cores two
-#: threads cost 1.07x one at 10 MFLOP per step and 0.88x at 30 MFLOP; with a
-#: core taken by another process, 1.6x to 5.5x at every size measured).
-AUTO_THREADS_MIN_FLOPS = 2e7
+#: threads cost 1.04-1.25x one at 2-4 MFLOP per step, 0.96-1.07x at 10 MFLOP,
+#: 0.88x at 30 MFLOP, and digits' 5-fold CV at 9 MFLOP ran 0.88x; with a core
+#: taken by another process, 1.6x to 5.5x at every size measured).
+AUTO_THREADS_MIN_FLOPS = 5e6
 
 
 @contextlib.contextmanager

@@ -173,9 +173,10 @@ solver : {"adam", "sgd", "adamw", "adagrad", "rmsprop", "adadelta", "lbfgs", "au
 
     n_threads : int, "auto" or None, default="auto"
         Torch threads used by ``fit`` and ``predict``. ``"auto"`` trains on
-        one thread when a training step is smaller than 20 million
+        one thread when a training step is smaller than 5 million
         floating-point operations (counted once per fit from one row's
-        forward pass; a 64-100-10 MLP in batches of 200 is 8 million), where
+        forward pass; a 20-100-2 MLP in batches of 200 is 2.6 million, a
+        64-100-10 one 8.9 million), where
         threads cost more to synchronize than they save, and keeps torch's
         default (one per core) otherwise; it uses one thread inside worker
         threads (joblib's threading backend, Dask), where more would

@@ -227,7 +227,7 @@ class GANSampler(BaseNeuralEstimator):
 
     n_threads : int, "auto" or None, default="auto"
         Torch threads used by ``fit`` and ``sample``; ``"auto"`` trains on one
-        thread when a training step (both networks) is smaller than 20
+        thread when a training step (both networks) is smaller than 5
         million floating-point operations, as the other estimators do.
 
     precision : {None, "bf16", "fp16"}, default=None
