@@ -81,7 +81,7 @@ def averaging_decay(decay, n_updates):
 def _adam(params, lr, est):
     """Adam with the sampler's betas and epsilon, fused into one kernel where torch has one."""
     return prefer_fused(torch.optim.Adam, params, lr=lr, betas=(est.beta_1, est.beta_2),
-                  eps=est.epsilon)
+                        eps=est.epsilon)
 
 
 def batch_rows(batch_size, n, pac, batch_norm):
