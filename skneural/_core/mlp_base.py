@@ -21,6 +21,7 @@ from .networks import (
     NORMALIZATIONS,
     init_weights,
     manual_backprop,
+    manual_blocks,
     numpy_forward,
     supports_manual_backprop,
     supports_numpy_forward,
@@ -265,8 +266,9 @@ class _BaseMLP(BaseNeuralEstimator):
         loss_name = getattr(self, "_loss_name", None)
         if not supports_manual_backprop(module, activation, loss_name):
             return None
+        blocks = manual_blocks(module)  # once per fit, not per step
         return lambda inputs, target, weight, decay: manual_backprop(
-            module, inputs[0], target, weight, loss_name, activation, decay)
+            module, inputs[0], target, weight, loss_name, activation, decay, blocks)
 
     @property
     def coefs_(self) -> list[NDArray]:

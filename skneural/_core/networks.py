@@ -55,19 +55,29 @@ class _WeightedBatchNorm:
         weight = self.sample_weight
         if not self.training or (weight is None and self.update_stats):
             return super().forward(x)
-        dims = [0, *range(2, x.dim())]
-        per_row = math.prod(x.shape[2:])
         w = torch.ones(x.shape[0], dtype=x.dtype, device=x.device) if weight is None else weight
-        w = w.to(x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
-        total = w.sum() * per_row
-        mean = (x * w).sum(dims, keepdim=True) / total
-        var = ((x - mean).pow(2) * w).sum(dims, keepdim=True) / total
+        mean, var, total = weighted_moments(x, w)
         if self.update_stats:
             with torch.no_grad():
                 update_running_statistics(self, mean.flatten(), var.flatten(), total)
         shape = (1, -1, *([1] * (x.dim() - 2)))
         out = (x - mean) / torch.sqrt(var + self.eps)
         return out * self.weight.reshape(shape) + self.bias.reshape(shape)
+
+
+def weighted_moments(x, weight):
+    """Per-channel mean and biased variance of ``x`` (B, C, *S), rows weighted by ``weight`` (B,).
+
+    Over rows and spatial positions; both keep ``x``'s dimensions (shape
+    ``(1, C, 1, ...)``). Also returns the number of values, weights counting
+    as repetitions: the weights' sum times the spatial size.
+    """
+    dims = [0, *range(2, x.dim())]
+    w = weight.to(x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+    total = w.sum() * math.prod(x.shape[2:])
+    mean = (x * w).sum(dims, keepdim=True) / total
+    var = ((x - mean).pow(2) * w).sum(dims, keepdim=True) / total
+    return mean, var, total
 
 
 def running_factor(norm):
@@ -325,7 +335,7 @@ def supports_numpy_forward(mlp, activation):
     return isinstance(mlp, MLP) and all(len(block) == 2 for block in mlp.hidden) and activation in _NUMPY_ACTIVATIONS
 
 
-def _blocks(mlp):
+def manual_blocks(mlp):
     """Each hidden block's (normalization layer or ``None``, dropout rate), or ``None``
     if a block is not Linear -> [norm] -> activation -> [Dropout] with a norm
     :func:`manual_backprop` knows (affine batch norm with running statistics,
@@ -352,7 +362,7 @@ def _blocks(mlp):
 
 def supports_manual_backprop(mlp, activation, loss_name):
     """Whether :func:`manual_backprop` computes exactly what autograd would for ``mlp``."""
-    return isinstance(mlp, MLP) and _blocks(mlp) is not None and activation in _ACTIVATION_BACKWARD and (
+    return isinstance(mlp, MLP) and manual_blocks(mlp) is not None and activation in _ACTIVATION_BACKWARD and (
         loss_name in ("log_loss", "binary_log_loss", "squared_error", "poisson"))
 
 
@@ -372,14 +382,11 @@ def _norm_forward(norm, z, weight):
         out, mean, invstd = torch.native_batch_norm(z, norm.weight, norm.bias, norm.running_mean,
                                                     norm.running_var, True, factor, norm.eps)
         return out, (mean, invstd)
-    total = weight.sum()
-    share = (weight / total).unsqueeze(1)  # (B, 1)
-    mean = (z * share).sum(dim=0)
-    centered = z - mean
-    var = (centered * centered * share).sum(dim=0)
-    update_running_statistics(norm, mean, var, total)
+    mean, var, total = weighted_moments(z, weight)  # (1, W), (1, W)
+    update_running_statistics(norm, mean.flatten(), var.flatten(), total)
     invstd = torch.rsqrt(var + norm.eps)
-    xhat = centered.mul_(invstd)
+    xhat = (z - mean).mul_(invstd)
+    share = (weight / total).unsqueeze(1)  # (B, 1)
     return torch.addcmul(norm.bias, xhat, norm.weight), (share, xhat, invstd)
 
 
@@ -406,7 +413,8 @@ def _norm_backward(norm, grad, z, saved):
     return dz
 
 
-def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=0.0):
+def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=0.0,
+                    blocks=None):
     """One batch's data loss, with its gradient written into each parameter's ``.grad``.
 
     Parameters
@@ -425,6 +433,9 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=
     weight_decay : float, default=0.0
         Adds ``weight_decay * W`` to each weight matrix's gradient (the
         gradient of sklearn's L2 term), inside the same matmul.
+    blocks : list, default=None
+        ``mlp``'s block plan (``manual_blocks(mlp)``), when the caller made it
+        once for many steps.
 
     Returns
     -------
@@ -433,7 +444,7 @@ def manual_backprop(mlp, x, target, weight, loss_name, activation, weight_decay=
     """
     layers = mlp.linear_layers()
     forward = _ACTIVATION_FORWARD[activation]
-    blocks = _blocks(mlp)
+    blocks = manual_blocks(mlp) if blocks is None else blocks
     with torch.no_grad():
         inputs, outputs, masks, normed = [x], [], [], []  # per hidden block
         for layer, (norm, rate) in zip(layers[:-1], blocks):

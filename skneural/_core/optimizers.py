@@ -45,7 +45,7 @@ def make_optimizer(est, module):
     if est.solver_ == "sgd":
         momentum = est.momentum
         return prefer_fused(torch.optim.SGD, groups, lr=lr, momentum=momentum,
-                      nesterov=bool(est.nesterovs_momentum and momentum > 0))
+                            nesterov=bool(est.nesterovs_momentum and momentum > 0))
     if est.solver_ == "adam":
         return prefer_fused(torch.optim.Adam, groups, lr=lr, betas=(est.beta_1, est.beta_2), eps=eps)
     if est.solver_ == "adamw":

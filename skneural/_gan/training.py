@@ -99,16 +99,17 @@ def steps_per_epoch(n, batch):
     return max(1, math.ceil(n / batch))
 
 
-def discriminate(D, real, fake, cond=None):
+def discriminate(D, real, fake, cond=None, separate=None):
     """``(D(real, cond), D(fake, cond))``, from one call of ``D`` on both batches.
 
     One call halves the per-call work of the discriminator's small layers and
     spectral norms (one power iteration per call, as for any forward pass);
     with batch norm in ``D`` the batches go separately, so that their
     statistics do not mix. Packs never straddle the two halves: both batches
-    hold a multiple of ``pac`` rows.
+    hold a multiple of ``pac`` rows. ``separate`` is ``has_batch_norm(D)``,
+    for callers that know it for every step.
     """
-    if has_batch_norm(D):
+    if has_batch_norm(D) if separate is None else separate:
         return D(real, cond), D(fake, cond)
     logits = D(torch.cat([real, fake]), None if cond is None else torch.cat([cond, cond]))
     n_real = real.shape[0] // D.pac
@@ -159,6 +160,7 @@ def train_adversarial(est, module, data, cond):
     batch, epochs = est.batch_size_, est.max_iter_
     n_steps = steps_per_epoch(n, batch)
     auto_threads(est.n_threads, lambda: step_flops(module, batch), device)
+    separate = has_batch_norm(D)  # real and generated rows through D apart (see discriminate)
     total_steps = epochs * n_steps  # the step-size schedule and the noise run over these
     decay = est.generator_averaging
     n_averaged = 0  # updates of the generator average in this fit (its warm-up restarts)
@@ -196,8 +198,8 @@ def train_adversarial(est, module, data, cond):
                     with amp_d.autocast():
                         with torch.no_grad():
                             fake = fake_batch(c)
-                        real_logit, fake_logit = discriminate(D, noisy(real, noise),
-                                                              noisy(fake, noise), c)
+                        real_logit, fake_logit = discriminate(
+                            D, noisy(real, noise), noisy(fake, noise), c, separate)
                         loss_d = discriminator_loss(_float(real_logit), _float(fake_logit),
                                                     est.label_smoothing)
                     if est.gradient_penalty > 0:  # outside autocast: a gradient of a gradient
@@ -274,7 +276,7 @@ def train_critic(est, module, data, cond, n_steps, bias=None):
             z = torch.randn(batch, G.latent_dim, device=data.device, dtype=data.dtype)
             b = bias if bias is None or c is None else c @ bias
             fake = G(z, c, bias=b)
-        loss = discriminator_loss(*discriminate(critic, data[idx], fake, c))
+        loss = discriminator_loss(*discriminate(critic, data[idx], fake, c, separate=False))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
